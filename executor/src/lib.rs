@@ -1,1 +1,164 @@
-//! x
+//! The G-M-P scheduler of gmp.
+//!
+//! * **G** — a task ([`spawn`]): an `async_task` allocation holding the
+//!   future; no stack of its own.
+//! * **M** — an OS thread that runs tasks only while it holds a P.
+//! * **P** — one of `max_procs` scheduling contexts, each with a 256-slot
+//!   local run queue and a `runnext` slot; a global run queue takes the
+//!   overflow; idle Ps steal half of a peer's queue.
+//!
+//! An M blocked inside a poll loses its P to another M (sysmon's handoff),
+//! so a blocking call stalls one task, not its P's queue. See
+//! `docs/architecture.md` in the repository for the whole picture.
+//!
+//! Most users depend on the `gmp` facade crate, which re-exports this one.
+//!
+//! # Examples
+//!
+//! ```
+//! let v = gmp_executor::block_on(async {
+//!     let a = gmp_executor::spawn(async { 1 });
+//!     let b = gmp_executor::spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(v, 3);
+//! ```
+
+#![warn(missing_docs)]
+
+mod block_on;
+mod blocking;
+mod builder;
+mod config;
+mod context;
+mod join;
+mod machine;
+mod metrics;
+mod proc;
+#[doc(hidden)]
+pub mod queue;
+mod registry;
+mod runtime;
+mod sched;
+mod schedtrace;
+#[doc(hidden)]
+pub mod sync;
+mod sysmon;
+mod task;
+mod trace;
+mod yield_now;
+
+use std::future::Future;
+
+pub use builder::Builder;
+pub use join::{JoinError, JoinHandle};
+pub use metrics::{Metrics, ProcMetrics};
+pub use runtime::{Handle, Runtime};
+pub use yield_now::{yield_now, YieldNow};
+
+/// Spawns a task on the current runtime: the one whose task or `block_on`
+/// this is, else the global runtime (started on first use).
+///
+/// Inside a task the new task goes to the P's `runnext`, so it runs next on
+/// this P unless another P steals it first.
+///
+/// # Examples
+///
+/// ```
+/// let handle = gmp_executor::spawn(async { "hello" });
+/// assert_eq!(gmp_executor::block_on(handle).unwrap(), "hello");
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime::current_or_global().spawn(future)
+}
+
+/// Runs a blocking closure on the current runtime's pool of blocking threads
+/// (which hold no P); the handle gives its value or its panic.
+///
+/// # Examples
+///
+/// ```
+/// let handle = gmp_executor::spawn_blocking(|| std::fs::metadata(".").is_ok());
+/// assert!(gmp_executor::block_on(handle).unwrap());
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    runtime::current_or_global().spawn_blocking(f)
+}
+
+/// Runs `f`, which may block, on this thread after handing this M's P to
+/// another M, so the P's other tasks keep running (Go's
+/// `entersyscallblock`). Works on every runtime, 1-proc ones included;
+/// outside a task it just calls `f`.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+/// let n = rt.block_on(rt.spawn(async {
+///     gmp_executor::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(5));
+///         5
+///     })
+/// }));
+/// assert_eq!(n.unwrap(), 5);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    blocking::block_in_place(f)
+}
+
+/// Runs a future to completion on this thread; tasks it spawns run on the
+/// global runtime.
+///
+/// # Panics
+///
+/// Inside a task of any gmp runtime: `block_on` cannot be nested.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gmp_executor::block_on(async { 21 * 2 }), 42);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    match Handle::try_current() {
+        Some(handle) => handle.block_on(future),
+        None => runtime::global().block_on(future),
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Support for `#[gmp::main]` and `#[gmp::test]`.
+    use std::future::Future;
+
+    /// `#[gmp::main]`: the global runtime, sized by `procs` if given.
+    pub fn block_on_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        if let Some(procs) = procs {
+            crate::runtime::configure_global(procs);
+        }
+        let out = crate::block_on(future);
+        crate::runtime::flush_global_trace();
+        out
+    }
+
+    /// `#[gmp::test]`: a runtime of its own, dropped when the test ends.
+    pub fn block_on_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        let mut builder = crate::Runtime::builder();
+        if let Some(procs) = procs {
+            builder.max_procs(procs);
+        }
+        let rt = match builder.build() {
+            Ok(rt) => rt,
+            Err(err) => panic!("#[gmp::test]: cannot start the runtime: {err}"),
+        };
+        rt.block_on(future)
+    }
+}

@@ -1,1 +1,104 @@
-//! x
+//! The `#[gmp::main]` and `#[gmp::test]` attributes.
+//!
+//! Both turn an `async fn` into the sync function Rust expects and run the
+//! original body on a gmp runtime:
+//!
+//! - `#[gmp::main]` becomes `fn main()` and blocks on the body with the global
+//!   runtime (`gmp::__private::block_on_main`).
+//! - `#[gmp::test]` becomes a `#[test] fn` that blocks on the body with a
+//!   runtime of its own (`gmp::__private::block_on_test`), so tests do not
+//!   share Ps, timers or the reactor.
+//!
+//! Arguments, each optional and at most once:
+//!
+//! - `procs = N`: how many Ps (Go's `GOMAXPROCS`) the runtime has; an integer
+//!   literal `>= 1`. It wins over the `GMP_MAXPROCS` environment variable;
+//!   without either the runtime uses one P per CPU.
+//! - `crate = "path"`: where the `gmp` crate is, for crates that re-export it
+//!   under another name. Defaults to `::gmp`.
+//!
+//! Use these attributes through the `gmp` crate (`gmp::main`, `gmp::test`),
+//! which re-exports them and provides the runtime they call into; this crate on
+//! its own expands to code that names `::gmp`. The examples here are not
+//! compiled for that reason; the runnable ones live on the re-exports in `gmp`.
+
+mod args;
+mod entry;
+
+use proc_macro::TokenStream;
+
+use entry::{expand, Entry};
+
+/// Runs `async fn main` on the gmp runtime.
+///
+/// ```ignore
+/// #[gmp::main]
+/// async fn main() {
+///     let answer = gmp::spawn(async { 6 * 7 }).await;
+///     println!("{answer}");
+/// }
+/// ```
+///
+/// `procs = N` fixes the number of Ps (over `GMP_MAXPROCS`), and `main` may
+/// return anything a sync `main` may, so `?` works in the body:
+///
+/// ```ignore
+/// use std::error::Error;
+///
+/// #[gmp::main(procs = 4)]
+/// async fn main() -> Result<(), Box<dyn Error>> {
+///     let text = gmp::fs::read_to_string("Cargo.toml").await?;
+///     println!("{} bytes", text.len());
+///     Ok(())
+/// }
+/// ```
+///
+/// The function must be `async` and take no arguments and no generics. It
+/// expands to
+///
+/// ```ignore
+/// fn main() -> Result<(), Box<dyn Error>> {
+///     ::gmp::__private::block_on_main(Some(4), async move { /* body */ })
+/// }
+/// ```
+///
+/// These examples are not compiled here (this crate does not depend on `gmp`);
+/// see `gmp::main` for runnable ones.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Entry::Main, attr.into(), item.into()).into()
+}
+
+/// Runs an `async fn` test on a gmp runtime of its own.
+///
+/// ```ignore
+/// #[gmp::test]
+/// async fn spawned_task_returns_its_value() {
+///     assert_eq!(gmp::spawn(async { 1 + 1 }).await, 2);
+/// }
+///
+/// #[gmp::test(procs = 1)]
+/// #[should_panic(expected = "boom")]
+/// async fn panic_in_the_body_fails_the_test() {
+///     panic!("boom");
+/// }
+/// ```
+///
+/// Other attributes (`#[should_panic]`, `#[ignore]`, doc comments) stay on
+/// the generated `#[test] fn`, which must not be written by hand as well. The
+/// function must be `async` and take no arguments and no generics; it may
+/// return a `Result` as a plain test can. It expands to
+///
+/// ```ignore
+/// #[test]
+/// fn spawned_task_returns_its_value() {
+///     ::gmp::__private::block_on_test(None, async move { /* body */ })
+/// }
+/// ```
+///
+/// These examples are not compiled here (this crate does not depend on `gmp`);
+/// see `gmp::test` for runnable ones.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Entry::Test, attr.into(), item.into()).into()
+}

@@ -1,0 +1,62 @@
+//! `block_on`: runs a future on the calling thread, which holds no P.
+//!
+//! The thread parks between polls and is woken by the future's waker. Tasks
+//! the future spawns go to the runtime's GRQ and run on its Ms.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use crate::context;
+
+/// Wakes the thread that runs `block_on`.
+struct Parker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for Parker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Panics if the caller is inside a task or another `block_on`.
+pub(crate) fn assert_not_nested() {
+    if context::in_task() {
+        panic!(
+            "block_on cannot be nested inside a gmp task: it would block the thread that runs \
+             the task's P; .await the future instead, or use block_in_place(|| ...) around it"
+        );
+    }
+    if context::in_block_on() {
+        panic!("block_on cannot be nested inside another block_on on the same thread");
+    }
+}
+
+/// Polls `future` to completion on this thread.
+pub(crate) fn run<F: Future>(future: F) -> F::Output {
+    let parker = Arc::new(Parker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(parker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        while !parker.notified.swap(false, Ordering::Acquire) {
+            thread::park();
+        }
+    }
+}

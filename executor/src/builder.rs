@@ -1,0 +1,207 @@
+//! `Builder`: settings of a runtime, checked before it starts.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::config::{self, invalid, Config};
+use crate::runtime::Runtime;
+use crate::sched::Shared;
+
+/// Settings for a [`Runtime`].
+///
+/// Every setting left unset takes its default: Ps from `GMP_MAXPROCS`, else
+/// the CPUs available; `max_threads` 10 000; `max_blocking_threads` 512.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gmp_executor::Runtime::builder()
+///     .max_procs(2)
+///     .max_threads(64)
+///     .max_blocking_threads(8)
+///     .thread_name("worker")
+///     .build()?;
+/// assert_eq!(rt.metrics().procs(), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    procs: Option<usize>,
+    max_threads: Option<usize>,
+    max_blocking_threads: Option<usize>,
+    thread_name: Option<String>,
+    stack_size: Option<usize>,
+    trace_path: Option<PathBuf>,
+}
+
+impl Builder {
+    /// A builder with every setting at its default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Builder::new().build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// The number of Ps (Go's GOMAXPROCS): how many tasks run at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gmp_executor::Runtime::builder().max_procs(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// assert!(err.to_string().contains("max_procs"));
+    /// ```
+    pub fn max_procs(&mut self, n: usize) -> &mut Self {
+        self.procs = Some(n);
+        self
+    }
+
+    /// The most Ms (worker threads, blocked ones included) alive at once.
+    /// At the cap no new M starts: handoffs wait, and gmp says so once on
+    /// stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gmp_executor::Runtime::builder().max_procs(4).max_threads(2).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_threads"));
+    /// ```
+    pub fn max_threads(&mut self, n: usize) -> &mut Self {
+        self.max_threads = Some(n);
+        self
+    }
+
+    /// The most threads of the `spawn_blocking` pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_blocking_threads(2).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// The prefix of the names of the runtime's threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().thread_name("app").build()?;
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().unwrap().to_owned()
+    /// })).unwrap();
+    /// assert!(name.starts_with("app"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = Some(name.into());
+        self
+    }
+
+    /// The stack size of the runtime's threads, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().thread_stack_size(4 << 20).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Records an execution trace and writes it to `path` (Chrome trace-event
+    /// JSON) when the runtime shuts down. `GMP_TRACE=<file>` does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("gmp-doc-trace.json");
+    /// let rt = gmp_executor::Runtime::builder().trace(&path).build()?;
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// drop(rt);
+    /// assert!(std::fs::read_to_string(&path)?.contains("traceEvents"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.trace_path = Some(path.into());
+        self
+    }
+
+    /// Checks the settings and starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput`, naming the setting, for `max_procs(0)`,
+    /// `max_threads(0)`, `max_threads` below `max_procs`,
+    /// `max_blocking_threads(0)`, a zero stack size or a bad `GMP_*`
+    /// variable; the OS error if sysmon's thread cannot start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gmp_executor::Runtime::builder().max_blocking_threads(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_blocking_threads"));
+    /// ```
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let config = self.config()?;
+        let shared = Shared::new(config);
+        crate::sysmon::start(&shared)?;
+        Ok(Runtime::from_shared(shared))
+    }
+
+    /// The validated settings.
+    fn config(&self) -> io::Result<Config> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(invalid(
+                    "max_procs(0) is invalid: a runtime needs at least one P".into(),
+                ))
+            }
+            Some(n) => n,
+            None => config::env_maxprocs()?.unwrap_or_else(config::available_procs),
+        };
+        let max_threads = self.max_threads.unwrap_or(config::DEFAULT_MAX_THREADS);
+        if max_threads == 0 {
+            return Err(invalid(
+                "max_threads(0) is invalid: a runtime needs at least one thread".into(),
+            ));
+        }
+        if max_threads < procs {
+            return Err(invalid(format!(
+                "max_threads({max_threads}) is below max_procs ({procs}): every P needs an M"
+            )));
+        }
+        let max_blocking_threads = self
+            .max_blocking_threads
+            .unwrap_or(config::DEFAULT_MAX_BLOCKING_THREADS);
+        if max_blocking_threads == 0 {
+            return Err(invalid(
+                "max_blocking_threads(0) is invalid: spawn_blocking needs at least one thread"
+                    .into(),
+            ));
+        }
+        if self.stack_size == Some(0) {
+            return Err(invalid("thread_stack_size(0) is invalid".into()));
+        }
+        Ok(Config {
+            procs,
+            max_threads,
+            max_blocking_threads,
+            thread_name: self.thread_name.clone().unwrap_or_else(|| "gmp".into()),
+            stack_size: self.stack_size,
+            schedtrace: config::env_schedtrace()?,
+            scheddetail: config::env_scheddetail()?,
+            trace_path: self.trace_path.clone().or_else(config::env_trace),
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! Runtime settings: defaults, the `GMP_*` environment variables, validation.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default cap on Ms (Go's default `SetMaxThreads`).
+pub(crate) const DEFAULT_MAX_THREADS: usize = 10_000;
+/// Default cap on blocking-pool threads.
+pub(crate) const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+/// The settings a runtime is built with, validated.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Number of Ps.
+    pub(crate) procs: usize,
+    /// Cap on Ms.
+    pub(crate) max_threads: usize,
+    /// Cap on blocking-pool threads.
+    pub(crate) max_blocking_threads: usize,
+    /// Prefix of thread names.
+    pub(crate) thread_name: String,
+    /// Stack size of M and pool threads (`None`: std's default).
+    pub(crate) stack_size: Option<usize>,
+    /// `GMP_SCHEDTRACE`: print the SCHED line this often.
+    pub(crate) schedtrace: Option<Duration>,
+    /// `GMP_SCHEDDETAIL=1`: the detailed form.
+    pub(crate) scheddetail: bool,
+    /// `GMP_TRACE` or the builder: write an execution trace there at shutdown.
+    pub(crate) trace_path: Option<PathBuf>,
+}
+
+/// An `InvalidInput` error.
+pub(crate) fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// Reads environment variable `name`; empty counts as unset.
+fn var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => None,
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(v)) => Some(v.to_string_lossy().into_owned()),
+    }
+}
+
+/// Parses `GMP_MAXPROCS`.
+pub(crate) fn env_maxprocs() -> io::Result<Option<usize>> {
+    let Some(v) = var("GMP_MAXPROCS") else {
+        return Ok(None);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(Some(n)),
+        _ => Err(invalid(format!(
+            "GMP_MAXPROCS={v:?} is not a number of processors (expected an integer >= 1)"
+        ))),
+    }
+}
+
+/// Parses `GMP_SCHEDTRACE`.
+pub(crate) fn env_schedtrace() -> io::Result<Option<Duration>> {
+    let Some(v) = var("GMP_SCHEDTRACE") else {
+        return Ok(None);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(Duration::from_millis(ms))),
+        Err(_) => Err(invalid(format!(
+            "GMP_SCHEDTRACE={v:?} is not a period in milliseconds (expected an integer >= 0)"
+        ))),
+    }
+}
+
+/// Parses `GMP_SCHEDDETAIL`.
+pub(crate) fn env_scheddetail() -> io::Result<bool> {
+    match var("GMP_SCHEDDETAIL").as_deref().map(str::trim) {
+        None | Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(v) => Err(invalid(format!(
+            "GMP_SCHEDDETAIL={v:?} is not valid (expected 0 or 1)"
+        ))),
+    }
+}
+
+/// Reads `GMP_TRACE`.
+pub(crate) fn env_trace() -> Option<PathBuf> {
+    var("GMP_TRACE").map(PathBuf::from)
+}
+
+/// The number of CPUs available to this process.
+pub(crate) fn available_procs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -1,0 +1,368 @@
+//! `Runtime`, `Handle` and the global runtime.
+
+use std::future::Future;
+use std::io;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::block_on;
+use crate::builder::Builder;
+use crate::context;
+use crate::join::JoinHandle;
+use crate::metrics::Metrics;
+use crate::sched::Shared;
+use crate::sync::Arc;
+use crate::task;
+
+/// A gmp runtime: `max_procs` Ps, the Ms that run them, sysmon and a
+/// blocking pool.
+///
+/// Dropping it (or [`shutdown_timeout`](Runtime::shutdown_timeout)) stops
+/// the Ms and drops the future of every task that is not inside a poll.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gmp_executor::Runtime::builder().max_procs(2).build()?;
+/// let sum = rt.block_on(async {
+///     let tasks: Vec<_> = (0..10u64).map(|i| gmp_executor::spawn(async move { i * i })).collect();
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 285);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    handle: Handle,
+}
+
+/// A cheap, cloneable reference to a runtime, to spawn on it from anywhere.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+/// let handle = rt.handle();
+/// let t = std::thread::spawn(move || handle.block_on(handle.spawn(async { 7 })).unwrap());
+/// assert_eq!(t.join().unwrap(), 7);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Runtime {
+    /// A runtime with `GMP_MAXPROCS` Ps, or one per available CPU.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable if a `GMP_*` variable is invalid;
+    /// the OS error if a thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to set the number of Ps and other settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(4).thread_name("app").build()?;
+    /// assert_eq!(rt.metrics().procs(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Runtime {
+        Runtime {
+            handle: Handle { shared },
+        }
+    }
+
+    /// Runs `future` on this thread until it completes; tasks it spawns run
+    /// on this runtime.
+    ///
+    /// # Panics
+    ///
+    /// Inside a task of any gmp runtime (`block_on` cannot be nested).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { "done" }), "done");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// let t = rt.spawn(async { 40 + 2 });
+    /// assert_eq!(rt.block_on(t).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// A handle to this runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// let h = rt.handle();
+    /// assert_eq!(rt.block_on(h.spawn(async { 3 })).unwrap(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// A snapshot of the scheduler's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(2).build()?;
+    /// assert_eq!(rt.metrics().procs(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for polls and
+    /// blocking closures still running, then returns anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// let t = rt.spawn(futures::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(1));
+    /// assert!(futures::executor::block_on(t).unwrap_err().is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.handle.shared.shutdown(Some(timeout));
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.handle.shared.shutdown(None);
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("procs", &self.handle.shared.procs.len())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The runtime of the current task or `block_on`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a gmp runtime, with a message saying so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let h = gmp_executor::Handle::current();
+    ///     assert_eq!(h.spawn(async { 5 }).await.unwrap(), 5);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Some(handle) => handle,
+            None => panic!(
+                "Handle::current() called outside a gmp runtime: call it from a task or from \
+                 inside Runtime::block_on"
+            ),
+        }
+    }
+
+    /// The runtime of the current task or `block_on`, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gmp_executor::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        context::current().map(|shared| Handle { shared })
+    }
+
+    /// Spawns a task on this runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// let h = rt.handle();
+    /// assert_eq!(rt.block_on(h.spawn(async { 1 })).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = task::create(&self.shared, future);
+        self.shared.trace.task_create(&runnable);
+        runnable.schedule();
+        handle
+    }
+
+    /// Runs `future` on this thread until it completes; tasks it spawns run
+    /// on this runtime.
+    ///
+    /// # Panics
+    ///
+    /// Inside a task of any gmp runtime (`block_on` cannot be nested).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// assert_eq!(rt.handle().block_on(async { 9 }), 9);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on::assert_not_nested();
+        context::enter_runtime(&self.shared, || block_on::run(future))
+    }
+
+    /// A snapshot of the scheduler's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// assert_eq!(rt.handle().metrics().procs(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        Metrics::snapshot(&self.shared)
+    }
+
+    /// Runs `f` on this runtime's blocking pool.
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::spawn_blocking(&self.shared, f)
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("procs", &self.shared.procs.len())
+            .finish()
+    }
+}
+
+impl futures::task::Spawn for Handle {
+    fn spawn_obj(
+        &self,
+        future: futures::task::FutureObj<'static, ()>,
+    ) -> Result<(), futures::task::SpawnError> {
+        if self.shared.is_closing() {
+            return Err(futures::task::SpawnError::shutdown());
+        }
+        drop(Handle::spawn(self, future));
+        Ok(())
+    }
+}
+
+/// The global runtime, started on first use.
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// Ps asked for by `#[gmp::main(procs = N)]` before the global runtime starts.
+static GLOBAL_PROCS: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(None);
+
+/// Sets the number of Ps of the global runtime, if it has not started yet.
+/// Returns `false` if it has (with another size).
+pub fn configure_global(procs: usize) -> bool {
+    if let Ok(mut p) = GLOBAL_PROCS.lock() {
+        *p = Some(procs);
+    }
+    match GLOBAL.get() {
+        None => true,
+        Some(rt) => rt.handle.shared.procs.len() == procs,
+    }
+}
+
+/// The global runtime's handle.
+///
+/// # Panics
+///
+/// If it cannot start: a bad `GMP_*` variable (the message names it) or no
+/// thread could be created.
+pub(crate) fn global() -> &'static Handle {
+    let rt = GLOBAL.get_or_init(|| {
+        let mut builder = Builder::new();
+        builder.thread_name("gmp-global");
+        if let Some(procs) = GLOBAL_PROCS.lock().ok().and_then(|p| *p) {
+            builder.max_procs(procs);
+        }
+        match builder.build() {
+            Ok(rt) => rt,
+            Err(err) => panic!("gmp: cannot start the global runtime: {err}"),
+        }
+    });
+    &rt.handle
+}
+
+/// The runtime `spawn` and friends mean here: the current one, else the
+/// global one.
+pub(crate) fn current_or_global() -> Handle {
+    match Handle::try_current() {
+        Some(handle) => handle,
+        None => global().clone(),
+    }
+}
+
+/// Writes the global runtime's execution trace now, if one is being
+/// recorded (the global runtime is never dropped, so `#[gmp::main]` calls
+/// this when `main` returns).
+pub fn flush_global_trace() {
+    if let Some(rt) = GLOBAL.get() {
+        rt.handle.shared.trace.finish(&rt.handle.shared);
+    }
+}

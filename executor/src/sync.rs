@@ -1,0 +1,39 @@
+//! The one switch between real and model-checked concurrency primitives.
+//!
+//! Every atomic, lock and thread the scheduler's protocols rely on comes from
+//! here. Built with `RUSTFLAGS="--cfg gmp_loom"`, these are `loom`'s types, so
+//! the same queue and park/unpark code runs under the model checker; a plain
+//! `--cfg loom` would also switch tokio's and other crates' internals, which is
+//! why gmp has a cfg of its own.
+
+#[cfg(gmp_loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+#[cfg(gmp_loom)]
+pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+#[cfg(not(gmp_loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+#[cfg(not(gmp_loom))]
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+pub(crate) use std::sync::atomic::{fence, Ordering};
+
+/// Locks `mutex`, ignoring poisoning.
+///
+/// The scheduler's critical sections never run user code, so a poisoned lock
+/// can only come from a bug that already panicked elsewhere; the data is
+/// still consistent and shutting down must go on.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A hint that we are spinning on another thread's progress.
+pub(crate) fn spin_loop() {
+    #[cfg(gmp_loom)]
+    loom::thread::yield_now();
+    #[cfg(not(gmp_loom))]
+    std::hint::spin_loop();
+}

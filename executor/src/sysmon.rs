@@ -1,0 +1,326 @@
+//! sysmon: the monitor thread, holding no P (Go's `sysmon`).
+//!
+//! Each wake-up it
+//!
+//! * **retakes** Ps from Ms stuck inside one task poll (a blocking syscall, a
+//!   long computation) and hands them to other Ms (`Shared::handoffp`);
+//! * sets a P's **preempt** flag when the same scheduling tick has lasted
+//!   10 ms, so a `runnext` ping-pong chain gives way to the LRQ;
+//! * **polls the reactor** without blocking when nobody has for 10 ms;
+//! * prints the **schedtrace** line when `GMP_SCHEDTRACE` asks for it.
+//!
+//! # The retake rule
+//!
+//! sysmon reads each P's ownership word. A P in `InPoll(seq)` whose `seq` it
+//! already saw at its previous wake-up has been inside one poll for at least
+//! one sysmon interval. sysmon takes it (CAS `InPoll(seq)` → `Owned`) when
+//!
+//! * the P has runnable work: its `runnext` or LRQ, or the GRQ while no P is
+//!   idle to take it; or
+//! * the poll has lasted [`FORCE_RETAKE`] (10 ms) by sysmon's clock anyway,
+//!   so that new work finds the P.
+//!
+//! # The interval
+//!
+//! 20 µs after a retake; doubled after 1 ms without one, up to 1 ms while a
+//! P is inside a poll (so a blocked poll costs its P's other tasks about
+//! 1–2 ms, not 10–20) and up to 10 ms otherwise. When every P is idle sysmon
+//! sleeps until a P is taken from the idle list (or the next schedtrace line
+//! is due), so an idle program costs no CPU.
+
+use std::time::{Duration, Instant};
+
+use gmp_reactor::Reactor;
+
+use crate::proc::{ProcStats, Status};
+use crate::sched::Shared;
+use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
+
+/// Shortest sysmon interval.
+pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
+/// Longest interval while some P is inside a poll.
+pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
+/// Longest interval otherwise.
+pub(crate) const MAX_DELAY: Duration = Duration::from_millis(10);
+/// A poll this long loses its P even when the P has no other work.
+pub(crate) const FORCE_RETAKE: Duration = Duration::from_millis(10);
+/// A scheduling tick this long sets the preempt flag (Go's `forcePreemptNS`).
+pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
+/// sysmon polls the reactor itself when nobody has for this long.
+pub(crate) const REACTOR_POLL_GAP: Duration = Duration::from_millis(10);
+
+/// sysmon's shared state: how to wake it, and its thread.
+pub(crate) struct SysmonState {
+    /// sysmon sleeps deeply because every P is idle; `pidleget` wakes it.
+    sleeping: AtomicBool,
+    /// `true` once the runtime stops.
+    stop: Mutex<bool>,
+    /// Wakes sysmon from its deep sleep, or for shutdown.
+    cv: Condvar,
+    /// The thread.
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl SysmonState {
+    pub(crate) fn new(_procs: usize) -> Self {
+        SysmonState {
+            sleeping: AtomicBool::new(false),
+            stop: Mutex::new(false),
+            cv: Condvar::new(),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Called when a P leaves the idle list: ends sysmon's deep sleep.
+    pub(crate) fn wake_if_sleeping(&self) {
+        if self.sleeping.load(Ordering::SeqCst) {
+            let _guard = lock(&self.stop);
+            self.cv.notify_one();
+        }
+    }
+
+    /// Stops the thread and joins it.
+    pub(crate) fn stop(&self) {
+        *lock(&self.stop) = true;
+        self.cv.notify_one();
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// Sleeps `delay` or until stopped; `true` if stopped.
+    fn sleep(&self, delay: Option<Duration>) -> bool {
+        let mut stop = lock(&self.stop);
+        if *stop {
+            return true;
+        }
+        stop = match delay {
+            Some(delay) => match self.cv.wait_timeout(stop, delay) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            },
+            None => match self.cv.wait(stop) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            },
+        };
+        *stop
+    }
+}
+
+/// Starts sysmon for `shared`.
+pub(crate) fn start(shared: &Arc<Shared>) -> std::io::Result<()> {
+    let weak = Arc::downgrade(shared);
+    let thread = std::thread::Builder::new()
+        .name(format!("{}-sysmon", shared.config.thread_name))
+        .spawn(move || {
+            let mut monitor = Monitor::new();
+            while let Some(shared) = weak.upgrade() {
+                if !monitor.tick(&shared) {
+                    break;
+                }
+            }
+        })?;
+    *lock(&shared.sysmon.thread) = Some(thread);
+    Ok(())
+}
+
+/// What sysmon remembers of one P between wake-ups.
+#[derive(Clone, Copy)]
+struct Seen {
+    /// The poll it was inside, and when sysmon first saw that poll.
+    poll: Option<(u64, Instant)>,
+    /// Its schedtick, and when sysmon first saw that value.
+    tick: (u64, Instant),
+}
+
+/// sysmon's private state.
+struct Monitor {
+    delay: Duration,
+    /// Wake-ups in a row without a retake.
+    idle: u32,
+    seen: Vec<Seen>,
+    /// When the next schedtrace line is due.
+    next_trace: Option<Instant>,
+    started: Instant,
+}
+
+impl Monitor {
+    fn new() -> Self {
+        Monitor {
+            delay: MIN_DELAY,
+            idle: 0,
+            seen: Vec::new(),
+            next_trace: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// One wake-up. `false` when the runtime is gone.
+    fn tick(&mut self, shared: &Arc<Shared>) -> bool {
+        let state = &shared.sysmon;
+        let all_idle = shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
+        let trace_every = shared.config.schedtrace;
+        if all_idle {
+            // Deep sleep until a P is taken (or a schedtrace line is due).
+            state.sleeping.store(true, Ordering::SeqCst);
+            let still_idle = shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
+            let stopped = if still_idle {
+                state.sleep(trace_every.map(|t| self.until_trace(t)))
+            } else {
+                false
+            };
+            state.sleeping.store(false, Ordering::SeqCst);
+            if stopped {
+                return false;
+            }
+            self.delay = MIN_DELAY;
+            self.idle = 0;
+        } else if state.sleep(Some(self.delay)) {
+            return false;
+        }
+        if shared.is_closing() {
+            return false;
+        }
+        let now = Instant::now();
+        let (retaken, any_in_poll) = self.retake(shared, now);
+        self.poll_reactor_if_stale();
+        if retaken > 0 {
+            self.idle = 0;
+            self.delay = MIN_DELAY;
+        } else {
+            self.idle += 1;
+            if self.idle > 50 {
+                let cap = if any_in_poll { BUSY_MAX_DELAY } else { MAX_DELAY };
+                self.delay = (self.delay * 2).min(cap);
+            }
+        }
+        if let Some(every) = trace_every {
+            if now >= self.next_trace.unwrap_or(self.started + every) {
+                self.next_trace = Some(now + every);
+                crate::schedtrace::print(shared, now.duration_since(self.started));
+            }
+        }
+        true
+    }
+
+    fn until_trace(&self, every: Duration) -> Duration {
+        let next = self.next_trace.unwrap_or(self.started + every);
+        next.saturating_duration_since(Instant::now())
+    }
+
+    /// Takes Ps from Ms stuck in a poll; sets preempt flags. Returns how many
+    /// Ps were taken and whether any P is inside a poll.
+    fn retake(&mut self, shared: &Arc<Shared>, now: Instant) -> (usize, bool) {
+        let procs = shared.procs.len();
+        self.seen.resize(
+            procs,
+            Seen {
+                poll: None,
+                tick: (0, now),
+            },
+        );
+        let mut retaken = 0;
+        let mut any_in_poll = false;
+        for (i, proc) in shared.procs.iter().enumerate() {
+            let seen = &mut self.seen[i];
+            let status = proc.state.status();
+            // Time slice: the same tick for 10 ms on a running P.
+            let tick = proc.schedtick.load(Ordering::Relaxed);
+            if status == Status::Idle || seen.tick.0 != tick {
+                seen.tick = (tick, now);
+            } else if now.duration_since(seen.tick.1) >= TIME_SLICE {
+                proc.preempt.store(true, Ordering::Relaxed);
+                seen.tick = (tick, now);
+            }
+            let seq = match status {
+                Status::InPoll(seq) | Status::Pushing(seq) => seq,
+                _ => {
+                    seen.poll = None;
+                    continue;
+                }
+            };
+            any_in_poll = true;
+            let since = match seen.poll {
+                Some((s, since)) if s == seq => since,
+                _ => {
+                    seen.poll = Some((seq, now));
+                    continue;
+                }
+            };
+            let has_work = proc.has_work()
+                || (shared.grq_len.load(Ordering::SeqCst) > 0
+                    && shared.npidle.load(Ordering::SeqCst) == 0);
+            if !has_work && now.duration_since(since) < FORCE_RETAKE {
+                continue;
+            }
+            if proc.state.try_retake(seq) {
+                seen.poll = None;
+                ProcStats::bump(&proc.stats.handoffs, 1);
+                shared.trace.handoff(i);
+                shared.handoffp(i);
+                retaken += 1;
+            }
+        }
+        (retaken, any_in_poll)
+    }
+
+    /// Polls the reactor when nobody has for 10 ms; the woken tasks go to
+    /// the GRQ (sysmon holds no P).
+    fn poll_reactor_if_stale(&self) {
+        let reactor = Reactor::get();
+        if !reactor.has_waiters() || reactor.is_blocked() {
+            return;
+        }
+        let age = Reactor::now_nanos().saturating_sub(reactor.last_poll_nanos());
+        if age < REACTOR_POLL_GAP.as_nanos() as u64 {
+            return;
+        }
+        let mut wakers = Vec::new();
+        if let Some(Ok(_)) = reactor.try_poll(Some(Duration::ZERO), &mut wakers) {
+            wakers.into_iter().for_each(std::task::Waker::wake);
+        }
+    }
+}
+
+impl Shared {
+    /// Gives away P `p`, which the caller holds but will not run (Go's
+    /// `handoffp`): to a new or idle M if there is work for it, else to the
+    /// idle list.
+    pub(crate) fn handoffp(self: &Arc<Self>, p: usize) {
+        let proc = &self.procs[p];
+        proc.m.store(crate::proc::NO_M, Ordering::Relaxed);
+        if proc.has_work() || self.grq_len.load(Ordering::SeqCst) > 0 {
+            self.startm(p, false);
+            return;
+        }
+        // No work: but if no M is spinning or idle-with-P, keep one spinning
+        // so that work arriving now is picked up.
+        if self.nmspinning.load(Ordering::SeqCst) + self.npidle.load(Ordering::SeqCst) == 0
+            && self
+                .nmspinning
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.startm(p, true);
+            return;
+        }
+        let mut sched = self.lock();
+        if !sched.grq.is_empty() {
+            drop(sched);
+            self.startm(p, false);
+            return;
+        }
+        self.pidleput(&mut sched, p);
+        drop(sched);
+        // Re-check after publishing the idle P: a local push cannot happen
+        // (we held the P), but the GRQ may have been pushed to meanwhile by
+        // a producer that saw no idle P.
+        if self.grq_len.load(Ordering::SeqCst) > 0 || proc.has_work() {
+            self.wakep();
+        }
+    }
+}
