@@ -1,1 +1,39 @@
-//! x
+//! gmp: Go's G-M-P scheduler for Rust futures.
+//!
+//! * **G** — tasks are stackless: the whole state of a task is its future, a
+//!   few hundred bytes, not a 2 KB stack.
+//! * **M** — OS worker threads run tasks only while they hold a P.
+//! * **P** — `max_procs` scheduling contexts (GOMAXPROCS), each with a
+//!   256-slot local run queue and a `runnext` slot; overflow spills half to
+//!   the global run queue; idle Ps steal half of a peer's queue.
+//! * The **reactor** parks tasks waiting on I/O and timers, not threads; the
+//!   M blocked in it holds no P.
+//! * **Hand-off**: an M stuck inside a poll (a blocking syscall, a long
+//!   computation) loses its P to another M, so the P's other tasks go on.
+//!
+//! # Examples
+//!
+//! ```
+//! #[gmp::main]
+//! async fn main() {
+//!     let tasks: Vec<_> = (0..10u64).map(|i| gmp::spawn(async move { i * 2 })).collect();
+//!     let mut sum = 0;
+//!     for t in tasks {
+//!         sum += t.await.unwrap();
+//!     }
+//!     gmp::time::sleep(std::time::Duration::from_millis(1)).await;
+//!     assert_eq!(sum, 90);
+//! }
+//! ```
+
+#![warn(missing_docs)]
+
+pub use gmp_executor::{
+    block_in_place, block_on, spawn, spawn_blocking, yield_now, Builder, Handle, JoinError,
+    JoinHandle, Metrics, ProcMetrics, Runtime, YieldNow,
+};
+pub use gmp_macros::{main, test};
+pub use gmp_reactor::{net, time, Async};
+
+#[doc(hidden)]
+pub use gmp_executor::__private;

@@ -35,25 +35,26 @@ mod join;
 mod machine;
 mod metrics;
 mod proc;
-#[doc(hidden)]
-pub mod queue;
+mod queue;
 mod registry;
 mod runtime;
 mod sched;
 mod schedtrace;
-#[doc(hidden)]
-pub mod sync;
+mod sync;
 mod sysmon;
 mod task;
 mod trace;
 mod yield_now;
+
+#[cfg(all(test, gmp_loom))]
+mod loom_tests;
 
 use std::future::Future;
 
 pub use builder::Builder;
 pub use join::{JoinError, JoinHandle};
 pub use metrics::{Metrics, ProcMetrics};
-pub use runtime::{Handle, Runtime};
+pub use runtime::{configure_global, flush_global_trace, Handle, Runtime};
 pub use yield_now::{yield_now, YieldNow};
 
 /// Spawns a task on the current runtime: the one whose task or `block_on`
