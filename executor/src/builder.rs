@@ -32,6 +32,7 @@ pub struct Builder {
     thread_name: Option<String>,
     stack_size: Option<usize>,
     trace_path: Option<PathBuf>,
+    sysmon: Option<bool>,
 }
 
 impl Builder {
@@ -137,6 +138,23 @@ impl Builder {
         self
     }
 
+    /// Turns sysmon off (it is on by default): no handoff of Ps from Ms
+    /// blocked inside a poll, no time-slice preemption of `runnext` chains,
+    /// no schedtrace. For measuring what sysmon costs, and for tests that
+    /// need a deterministic order of tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).sysmon(false).build()?;
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sysmon(&mut self, enabled: bool) -> &mut Self {
+        self.sysmon = Some(enabled);
+        self
+    }
+
     /// Checks the settings and starts the runtime.
     ///
     /// # Errors
@@ -155,7 +173,9 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let config = self.config()?;
         let shared = Shared::new(config);
-        crate::sysmon::start(&shared)?;
+        if shared.config.sysmon {
+            crate::sysmon::start(&shared)?;
+        }
         Ok(Runtime::from_shared(shared))
     }
 
@@ -202,6 +222,7 @@ impl Builder {
             schedtrace: config::env_schedtrace()?,
             scheddetail: config::env_scheddetail()?,
             trace_path: self.trace_path.clone().or_else(config::env_trace),
+            sysmon: self.sysmon.unwrap_or(true),
         })
     }
 }

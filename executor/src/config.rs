@@ -28,6 +28,8 @@ pub(crate) struct Config {
     pub(crate) scheddetail: bool,
     /// `GMP_TRACE` or the builder: write an execution trace there at shutdown.
     pub(crate) trace_path: Option<PathBuf>,
+    /// Whether sysmon runs.
+    pub(crate) sysmon: bool,
 }
 
 /// An `InvalidInput` error.

@@ -152,6 +152,8 @@ impl Worker {
                 if self.spinning.get() {
                     self.reset_spinning();
                 }
+                // `find_runnable` may have moved us to another P.
+                let p = self.p.get().expect("find_runnable returned a task without a P");
                 self.execute(p, task, inherit);
             }
         }

@@ -42,6 +42,12 @@ pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
 pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
 /// Longest interval otherwise.
 pub(crate) const MAX_DELAY: Duration = Duration::from_millis(10);
+/// A poll must have lasted this long (by sysmon's clock) before its P is
+/// taken for the sake of the P's other work. Go takes a P from a syscall after
+/// one sysmon tick (20 µs); a task poll is usually computation, and taking the
+/// P of every poll that spawns a few hundred tasks costs more than it gains
+/// (see docs/benchmarks.md), so gmp waits 1 ms.
+pub(crate) const HANDOFF_AFTER: Duration = Duration::from_millis(1);
 /// A poll this long loses its P even when the P has no other work.
 pub(crate) const FORCE_RETAKE: Duration = Duration::from_millis(10);
 /// A scheduling tick this long sets the preempt flag (Go's `forcePreemptNS`).
@@ -254,7 +260,8 @@ impl Monitor {
             let has_work = proc.has_work()
                 || (shared.grq_len.load(Ordering::SeqCst) > 0
                     && shared.npidle.load(Ordering::SeqCst) == 0);
-            if !has_work && now.duration_since(since) < FORCE_RETAKE {
+            let age = now.duration_since(since);
+            if age < HANDOFF_AFTER || (!has_work && age < FORCE_RETAKE) {
                 continue;
             }
             if proc.state.try_retake(seq) {
