@@ -1,0 +1,154 @@
+//! Hand-off: an M blocked inside a poll loses its P to another M.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gmp_executor::{block_in_place, spawn, spawn_blocking, Runtime};
+use gmp_reactor::time::sleep;
+
+fn one_proc() -> Runtime {
+    Runtime::builder().max_procs(1).build().unwrap()
+}
+
+/// On one P, a ticker (100 × 1 ms sleeps) starts first; then a task blocks
+/// its M with `block`. The ticker must finish first: its P was handed off.
+fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> Runtime {
+    let rt = one_proc();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (o1, o2) = (order.clone(), order.clone());
+    rt.block_on(async move {
+        let ticker = spawn(async move {
+            for _ in 0..100 {
+                sleep(Duration::from_millis(1)).await;
+            }
+            o1.lock().unwrap().push("ticker");
+        });
+        // Let the ticker park on its first timer.
+        sleep(Duration::from_millis(5)).await;
+        let blocker = spawn(async move {
+            block();
+            o2.lock().unwrap().push("blocker");
+        });
+        ticker.await.unwrap();
+        blocker.await.unwrap();
+    });
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec!["ticker", "blocker"],
+        "the blocked poll kept its P: the ticker on the same P could not run"
+    );
+    rt
+}
+
+#[test]
+fn blocked_poll_loses_its_proc() {
+    let rt = ticker_finishes_before_the_blocker(|| std::thread::sleep(Duration::from_millis(1500)));
+    assert!(rt.metrics().proc(0).handoffs() >= 1, "sysmon must count the handoff");
+}
+
+#[test]
+fn spinning_poll_loses_its_proc() {
+    let rt = ticker_finishes_before_the_blocker(|| {
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    });
+    assert!(rt.metrics().proc(0).handoffs() >= 1);
+}
+
+#[test]
+fn block_in_place_hands_the_proc_off_at_once() {
+    let rt = ticker_finishes_before_the_blocker(|| {
+        block_in_place(|| std::thread::sleep(Duration::from_millis(300)))
+    });
+    assert!(rt.metrics().proc(0).handoffs() >= 1);
+}
+
+#[test]
+fn spawn_blocking_runs_closures_in_parallel() {
+    let rt = Runtime::builder().max_procs(1).build().unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let results = rt.block_on(async {
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let (running, peak) = (running.clone(), peak.clone());
+                spawn_blocking(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    i
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    });
+    assert_eq!(results, (0..64).collect::<Vec<_>>());
+    assert!(
+        peak.load(Ordering::SeqCst) >= 32,
+        "64 blocking sleeps must overlap (peak concurrency {})",
+        peak.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn spawn_blocking_gives_the_panic() {
+    let rt = one_proc();
+    let err = rt.block_on(spawn_blocking(|| panic!("in the pool"))).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(rt.block_on(spawn_blocking(|| 5)).unwrap(), 5);
+}
+
+#[test]
+fn threads_are_reused_across_many_blocking_polls() {
+    let rt = one_proc();
+    rt.block_on(async {
+        for _ in 0..1000 {
+            spawn(async { block_in_place(|| std::thread::sleep(Duration::from_micros(50))) })
+                .await
+                .unwrap();
+        }
+        for _ in 0..5 {
+            spawn(async { std::thread::sleep(Duration::from_millis(15)) })
+                .await
+                .unwrap();
+        }
+    });
+    let m = rt.metrics();
+    assert!(m.proc(0).handoffs() >= 1000);
+    assert!(
+        m.threads() <= 4,
+        "idle Ms must be reused, not piled up: {} threads after 1,005 blocking polls",
+        m.threads()
+    );
+}
+
+#[test]
+fn block_in_place_outside_a_runtime_just_runs() {
+    assert_eq!(block_in_place(|| 3), 3);
+}
+
+#[test]
+fn max_threads_caps_the_ms_without_crashing() {
+    // 1 P, at most 2 Ms: two tasks blocked at once use both; a third must
+    // wait for one of them instead of starting an M.
+    let rt = Runtime::builder().max_procs(1).max_threads(2).build().unwrap();
+    let done = rt.block_on(async {
+        let hs: Vec<_> = (0..3)
+            .map(|_| spawn(async { std::thread::sleep(Duration::from_millis(100)) }))
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        true
+    });
+    assert!(done);
+    assert!(rt.metrics().threads() <= 2);
+}
