@@ -69,9 +69,17 @@ pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
 
 /// The schedule function's fast path: a wake on an M of `shared` that holds a
 /// P goes to that P. Gives the task back when it must go to the GRQ.
-pub(crate) fn schedule_local(shared: &Arc<Shared>, task: Task, yielded: bool) -> Result<(), Task> {
+/// `runtime` identifies the task's runtime (`Arc::as_ptr` of its `Shared`).
+pub(crate) fn schedule_local(runtime: *const Shared, task: Task, yielded: bool) -> Result<(), Task> {
     with_worker(|worker| match worker {
-        Some(worker) if Arc::ptr_eq(&worker.shared, shared) => worker.schedule(task, yielded),
+        Some(worker) if std::ptr::eq(Arc::as_ptr(&worker.shared), runtime) => {
+            if worker.shared.is_closing() {
+                // Shutdown drops tasks instead of running them.
+                drop(task);
+                return Ok(());
+            }
+            worker.schedule(task, yielded)
+        }
         _ => Err(task),
     })
 }

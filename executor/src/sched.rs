@@ -33,7 +33,7 @@ use crate::registry::Registry;
 use crate::sync::{fence, lock, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sysmon::SysmonState;
 use crate::task::Task;
-use crate::{context, trace};
+use crate::trace;
 
 /// Go's fairness interval: every 61st tick a P looks at the GRQ first.
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u64 = 61;
@@ -137,20 +137,15 @@ impl Shared {
         self.closing.load(Ordering::Acquire)
     }
 
-    /// Where a woken or spawned task goes (the schedule function).
-    ///
-    /// On an M of this runtime that holds a P: `runnext`, or the LRQ tail if
-    /// the task woke itself while running (a yield). Anywhere else: the GRQ.
-    pub(crate) fn schedule(self: &Arc<Self>, task: Task, yielded: bool) {
+    /// Where a woken or spawned task goes when it is not woken on an M of
+    /// this runtime holding a P (see `context::schedule_local` for that
+    /// case): the GRQ, then `wakep`.
+    pub(crate) fn schedule_remote(self: &Arc<Self>, task: Task) {
         if self.is_closing() {
             // Shutdown drops tasks instead of running them.
             drop(task);
             return;
         }
-        let task = match context::schedule_local(self, task, yielded) {
-            Ok(()) => return,
-            Err(task) => task,
-        };
         self.push_global(task);
         self.wakep();
     }

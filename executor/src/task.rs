@@ -182,7 +182,13 @@ where
 }
 
 /// The schedule function of every runtime task.
+///
+/// The common case, a wake on an M of the task's own runtime, reaches the
+/// runtime through the M's context and touches no reference count.
 fn schedule(task: Task, info: ScheduleInfo) {
-    let shared = task.metadata().shared.clone();
-    shared.schedule(task, info.woken_while_running);
+    let runtime = Arc::as_ptr(&task.metadata().shared);
+    if let Err(task) = crate::context::schedule_local(runtime, task, info.woken_while_running) {
+        let shared = task.metadata().shared.clone();
+        shared.schedule_remote(task);
+    }
 }
