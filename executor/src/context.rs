@@ -94,6 +94,7 @@ impl Worker {
         let Some(p) = self.p.get() else {
             return Err(task);
         };
+        self.shared.trace.wake(Some(p), &task);
         match self.in_poll.get() {
             Some(seq) => {
                 // Inside a poll, sysmon may be taking the P right now: claim

@@ -31,6 +31,7 @@ use crate::proc::ProcStats;
 use crate::sched::{Shared, GLOBAL_QUEUE_INTERVAL};
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::Task;
+use crate::trace::End;
 
 /// How long an idle M waits to be handed a P before its thread exits.
 pub(crate) const M_KEEPALIVE: Duration = Duration::from_secs(10);
@@ -194,7 +195,16 @@ impl Worker {
         self.m.polling.store(true, Ordering::Relaxed);
         let trace = shared.trace.task_start(p, &task);
         let yielded = coop::with_budget(COOP_BUDGET, || task.run());
-        shared.trace.task_stop(p, trace, yielded);
+        if shared.trace.is_enabled() {
+            let end = if yielded {
+                End::Yield
+            } else if crate::trace::take_done() {
+                End::Done
+            } else {
+                End::Blocked
+            };
+            shared.trace.task_stop(p, trace, end);
+        }
         self.m.polling.store(false, Ordering::Relaxed);
         self.in_poll.set(None);
         if self.p.get() == Some(p) && proc.state.exit_poll(seq) {
@@ -401,13 +411,17 @@ impl Worker {
                 sched.idle_ms.push(self.m.clone());
                 shared.nmidle.fetch_add(1, Ordering::Relaxed);
             }
-            shared.trace.m_park(self.m.id);
+            let since = shared.trace.now();
             let mut wakers = Vec::new();
             let polled = Reactor::get().try_poll(None, &mut wakers);
             self.m.in_reactor.store(false, Ordering::Release);
+            shared.trace.m_park(self.m.id, since, polled.is_some());
             if polled.is_none() {
                 // Somebody else watches the reactor: sleep on our variable.
-                return match self.park_m() {
+                let since = shared.trace.now();
+                let parked = self.park_m();
+                shared.trace.m_park(self.m.id, since, false);
+                return match parked {
                     Parked::Handed(p, spinning) => Some(self.take_p(p, spinning)),
                     Parked::Exit => None,
                 };

@@ -146,6 +146,7 @@ impl Shared {
             drop(task);
             return;
         }
+        self.trace.wake(None, &task);
         self.push_global(task);
         self.wakep();
     }

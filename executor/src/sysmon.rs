@@ -264,10 +264,11 @@ impl Monitor {
             if age < HANDOFF_AFTER || (!has_work && age < FORCE_RETAKE) {
                 continue;
             }
+            let from_m = proc.m.load(Ordering::Relaxed);
             if proc.state.try_retake(seq) {
                 seen.poll = None;
                 ProcStats::bump(&proc.stats.handoffs, 1);
-                shared.trace.handoff(i);
+                shared.trace.handoff(i, from_m);
                 shared.handoffp(i);
                 retaken += 1;
             }

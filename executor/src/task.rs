@@ -122,7 +122,12 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         }
         let future = this.future;
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Ready(value)) => {
+                if this.meta.shared.trace.is_enabled() {
+                    crate::trace::mark_done();
+                }
+                Poll::Ready(Ok(value))
+            }
             Ok(Poll::Pending) => {
                 if !*this.parked {
                     *this.parked = true;

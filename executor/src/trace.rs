@@ -45,20 +45,43 @@ struct Ring {
 
 #[derive(Clone, Copy)]
 enum Kind {
-    /// A task ran from `t` for `dur` ns; `yielded` if it woke itself.
-    Run { dur: u64, yielded: bool },
+    /// A task ran from `t` for `dur` ns, and how the poll ended.
+    Run { dur: u64, end: End },
+    /// A task was woken (on a P's lane, or the GRQ lane if off a P).
+    Wake,
     /// P stole `n` tasks from P `victim`.
     Steal { victim: usize, n: usize },
     /// The LRQ spilled `n` tasks to the GRQ.
     Spill { n: usize },
-    /// sysmon (or block_in_place) took the P from its blocked M.
-    Handoff,
+    /// sysmon (or block_in_place) took the P from its blocked M `from_m`.
+    Handoff { from_m: usize },
     /// The P went idle.
     Idle,
     /// A task was created.
     Create,
-    /// An M parked (in the reactor or on its condition variable).
-    MPark,
+    /// An M was parked for `dur` ns, blocked in the reactor or not.
+    MPark { dur: u64, reactor: bool },
+}
+
+/// How a poll ended.
+#[derive(Clone, Copy)]
+pub(crate) enum End {
+    /// The task woke itself (a yield).
+    Yield,
+    /// It returned `Pending`, waiting for a wake-up.
+    Blocked,
+    /// It completed.
+    Done,
+}
+
+impl End {
+    fn as_str(self) -> &'static str {
+        match self {
+            End::Yield => "yield",
+            End::Blocked => "blocked",
+            End::Done => "done",
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -70,6 +93,22 @@ struct Event {
     /// The task's address, when the event is about one.
     task: usize,
     kind: Kind,
+}
+
+thread_local! {
+    /// Set by a task's wrapper when its poll completed the task, while
+    /// tracing: tells `End::Done` from `End::Blocked`.
+    static POLL_DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the task being polled on this thread has completed.
+pub(crate) fn mark_done() {
+    POLL_DONE.with(|d| d.set(true));
+}
+
+/// Whether the poll that just returned completed its task; resets the note.
+pub(crate) fn take_done() -> bool {
+    POLL_DONE.with(|d| d.replace(false))
 }
 
 /// What `task_start` hands to `task_stop`.
@@ -104,7 +143,7 @@ impl Recorder {
         if let Some(inner) = &self.inner {
             let t = inner.start.elapsed().as_nanos() as u64;
             let ring = match kind {
-                Kind::MPark => &inner.ms,
+                Kind::MPark { .. } => &inner.ms,
                 _ => &inner.procs[lane.min(inner.procs.len() - 1)],
             };
             lock(ring).push(Event {
@@ -129,16 +168,44 @@ impl Recorder {
         }))
     }
 
-    pub(crate) fn task_stop(&self, p: usize, token: RunToken, yielded: bool) {
+    /// Whether events are being recorded.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    pub(crate) fn task_stop(&self, p: usize, token: RunToken, end: End) {
         if let (Some(inner), Some((t, task))) = (&self.inner, token.0) {
             let dur = (inner.start.elapsed().as_nanos() as u64).saturating_sub(t);
             lock(&inner.procs[p]).push(Event {
                 t,
                 lane: p,
                 task,
-                kind: Kind::Run { dur, yielded },
+                kind: Kind::Run { dur, end },
             });
         }
+    }
+
+    /// A wake of `task` on P `p` (or off any P when `None`: those go to the
+    /// last P's ring and are drawn on a lane of their own).
+    pub(crate) fn wake(&self, p: Option<usize>, task: &Task) {
+        if let Some(inner) = &self.inner {
+            let lane = p.unwrap_or(usize::MAX);
+            let t = inner.start.elapsed().as_nanos() as u64;
+            let ring = &inner.procs[p.unwrap_or(inner.procs.len() - 1)];
+            lock(ring).push(Event {
+                t,
+                lane,
+                task: task_id(task),
+                kind: Kind::Wake,
+            });
+        }
+    }
+
+    /// Now, for `m_park`.
+    pub(crate) fn now(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |inner| inner.start.elapsed().as_nanos() as u64)
     }
 
     pub(crate) fn steal(&self, p: usize, victim: usize, n: usize) {
@@ -149,16 +216,25 @@ impl Recorder {
         self.record(p, 0, Kind::Spill { n });
     }
 
-    pub(crate) fn handoff(&self, p: usize) {
-        self.record(p, 0, Kind::Handoff);
+    pub(crate) fn handoff(&self, p: usize, from_m: usize) {
+        self.record(p, 0, Kind::Handoff { from_m });
     }
 
     pub(crate) fn proc_idle(&self, p: usize) {
         self.record(p, 0, Kind::Idle);
     }
 
-    pub(crate) fn m_park(&self, m: usize) {
-        self.record(m, 0, Kind::MPark);
+    /// M `m` was parked since `since` (from `now`).
+    pub(crate) fn m_park(&self, m: usize, since: u64, reactor: bool) {
+        if let Some(inner) = &self.inner {
+            let dur = (inner.start.elapsed().as_nanos() as u64).saturating_sub(since);
+            lock(&inner.ms).push(Event {
+                t: since,
+                lane: m,
+                task: 0,
+                kind: Kind::MPark { dur, reactor },
+            });
+        }
     }
 
     /// Writes the trace file (once).
@@ -201,6 +277,13 @@ impl Inner {
             &mut out,
             r#"{"name":"process_name","ph":"M","pid":2,"args":{"name":"Ms"}}"#.into(),
         );
+        emit(
+            &mut out,
+            format!(
+                r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"GRQ (wakes off a P)"}}}}"#,
+                self.procs.len()
+            ),
+        );
         for (p, ring) in self.procs.iter().enumerate() {
             emit(
                 &mut out,
@@ -210,14 +293,20 @@ impl Inner {
             dropped += ring.dropped;
             for e in &ring.events {
                 let line = match e.kind {
-                    Kind::Run { dur, yielded } => format!(
+                    Kind::Run { dur, end } => format!(
                         r#"{{"name":"task {:#x}","cat":"task","ph":"X","pid":1,"tid":{},"ts":{:.3},"dur":{:.3},"args":{{"task":"{:#x}","end":"{}"}}}}"#,
                         e.task,
                         e.lane,
                         us(e.t),
                         us(dur),
                         e.task,
-                        if yielded { "yield" } else { "blocked_or_done" }
+                        end.as_str()
+                    ),
+                    Kind::Wake => format!(
+                        r#"{{"name":"wake","cat":"wake","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"task":"{:#x}"}}}}"#,
+                        if e.lane == usize::MAX { self.procs.len() } else { e.lane },
+                        us(e.t),
+                        e.task
                     ),
                     Kind::Steal { victim, n } => format!(
                         r#"{{"name":"steal","cat":"steal","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"from":{victim},"tasks":{n}}}}}"#,
@@ -229,10 +318,11 @@ impl Inner {
                         e.lane,
                         us(e.t)
                     ),
-                    Kind::Handoff => format!(
-                        r#"{{"name":"handoff","cat":"handoff","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3}}}"#,
+                    Kind::Handoff { from_m } => format!(
+                        r#"{{"name":"handoff","cat":"handoff","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"from_m":{}}}}}"#,
                         e.lane,
-                        us(e.t)
+                        us(e.t),
+                        from_m as i64
                     ),
                     Kind::Idle => format!(
                         r#"{{"name":"idle","cat":"idle","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3}}}"#,
@@ -245,7 +335,7 @@ impl Inner {
                         us(e.t),
                         e.task
                     ),
-                    Kind::MPark => continue,
+                    Kind::MPark { .. } => continue,
                 };
                 emit(&mut out, line);
             }
@@ -254,14 +344,18 @@ impl Inner {
             let ring = lock(&self.ms);
             dropped += ring.dropped;
             for e in &ring.events {
-                emit(
-                    &mut out,
-                    format!(
-                        r#"{{"name":"park","cat":"m","ph":"i","s":"t","pid":2,"tid":{},"ts":{:.3}}}"#,
-                        e.lane,
-                        us(e.t)
-                    ),
-                );
+                if let Kind::MPark { dur, reactor } = e.kind {
+                    emit(
+                        &mut out,
+                        format!(
+                            r#"{{"name":"{}","cat":"m","ph":"X","pid":2,"tid":{},"ts":{:.3},"dur":{:.3}}}"#,
+                            if reactor { "reactor" } else { "park" },
+                            e.lane,
+                            us(e.t),
+                            us(dur)
+                        ),
+                    );
+                }
             }
         }
         let _ = write!(out, "\n],\"otherData\":{{\"dropped_events\":{dropped}}}}}\n");

@@ -1,0 +1,78 @@
+//! Loom models of the scheduler's lock-free protocols.
+//!
+//! Built only with `RUSTFLAGS="--cfg gmp_loom"` (see `.ci/loom`), where
+//! `crate::sync` hands out loom's atomics, so the real `LocalQueue` and
+//! `ProcState` run under the model checker:
+//!
+//! * `queue` — the LRQ, `runnext`, stealing and spilling (`queue.rs`):
+//!   every pushed task comes out exactly once.
+//! * `handoff` — sysmon's retake racing with the polling M's local pushes and
+//!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
+//! * `park` — spinning, `pidleput`, the "delicate dance" and `wakep`
+//!   (`sched.rs`, `machine.rs`), mirrored in a small struct: no lost wake-up.
+//!
+//! Each model runs under a preemption bound (default below; the
+//! `LOOM_MAX_PREEMPTIONS` environment variable overrides it), which keeps a
+//! model to seconds while still covering every bug that needs at most that
+//! many forced context switches.
+
+use std::ptr::NonNull;
+
+use crate::queue::QueueItem;
+
+mod handoff;
+mod park;
+mod queue;
+
+/// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set.
+const DEFAULT_PREEMPTIONS: usize = 2;
+
+/// Runs `f` under loom with the preemption bound of the environment, else
+/// `preemptions`.
+fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(preemptions);
+    }
+    builder.check(f);
+}
+
+/// A task as the queues see it: an id, plus a loom `Arc` so that loom
+/// reports a task that is never turned back from its raw pointer ("Arc
+/// leaked") at the end of an execution.
+struct Item {
+    id: usize,
+    _alive: loom::sync::Arc<()>,
+}
+
+impl Item {
+    fn new(id: usize) -> Self {
+        Item {
+            id,
+            _alive: loom::sync::Arc::new(()),
+        }
+    }
+}
+
+// SAFETY: a `Box<Item>` round-trips through its raw pointer; `from_raw` is
+// called once per `into_raw` by the queue's contract.
+unsafe impl QueueItem for Item {
+    fn into_raw(self) -> NonNull<()> {
+        NonNull::from(Box::leak(Box::new(self))).cast()
+    }
+
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        // SAFETY: the caller guarantees `ptr` came from `into_raw` above and
+        // has not been turned back yet.
+        *unsafe { Box::from_raw(ptr.cast::<Item>().as_ptr()) }
+    }
+}
+
+/// Sorts `ids` and checks that they are exactly `expected`, each once.
+#[track_caller]
+fn assert_exactly_once(mut ids: Vec<usize>, expected: &[usize], what: &str) {
+    ids.sort_unstable();
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "{what}: a task was lost or came out twice");
+}

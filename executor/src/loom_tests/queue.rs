@@ -1,0 +1,136 @@
+//! Loom model of the local run queue (`crate::queue::LocalQueue`).
+//!
+//! The real queue, 4 slots under loom (so 2 tasks spill with the overflowing
+//! one). The owner pushes with `push_back` and `push_runnext` until the ring
+//! overflows into a "GRQ" (a `Mutex<Vec>`), and pops; thieves `steal_into`
+//! rings of their own, with and without the victim's `runnext`.
+//!
+//! Checked: every pushed task comes out exactly once (from the owner's pops,
+//! a thief's steal, the spilled batch, or the final drain); a steal reports
+//! how many tasks it moved; the ring never claims more than its capacity;
+//! no task is leaked (each `Item` carries a loom `Arc`).
+
+use super::{assert_exactly_once, check, Item, DEFAULT_PREEMPTIONS};
+use crate::queue::{LocalQueue, SpillBatch, LOCAL_QUEUE_CAPACITY};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+/// The global queue of the model: where spilled batches go.
+type Grq = Arc<Mutex<Vec<usize>>>;
+
+fn spill_into(grq: &Grq) -> impl FnOnce(SpillBatch<'_, Item>) + '_ {
+    move |batch| {
+        assert_eq!(
+            batch.len(),
+            LOCAL_QUEUE_CAPACITY / 2 + 1,
+            "a spill moves the oldest half of the ring plus the new task"
+        );
+        grq.lock().unwrap().extend(batch.map(|t| t.id));
+    }
+}
+
+/// A thief: steals once from `victim` into a ring of its own, then runs
+/// everything it got. Returns the ids it ran.
+fn thief(victim: Arc<LocalQueue<Item>>, steal_runnext: bool) -> Vec<usize> {
+    let mine = LocalQueue::new();
+    let mut ran = Vec::new();
+    if let Some((task, n)) = victim.steal_into(&mine, steal_runnext) {
+        assert!(n >= 1 && n <= LOCAL_QUEUE_CAPACITY / 2, "a steal takes at most half a ring");
+        assert_eq!(mine.len(), n - 1, "the thief's ring holds the stolen tasks but the one it runs");
+        ran.push(task.id);
+        ran.extend(mine.drain().map(|t| t.id));
+    }
+    ran
+}
+
+fn check_len(q: &LocalQueue<Item>) {
+    assert!(q.len() <= LOCAL_QUEUE_CAPACITY, "the ring claims more tasks than it has slots");
+}
+
+/// Owner fills the ring, overflows it through `push_runnext`, pops; one
+/// thief steals with `runnext` allowed (the last stealing pass).
+#[test]
+fn owner_spills_while_a_thief_steals_runnext() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let victim = Arc::new(LocalQueue::<Item>::new());
+        let grq: Grq = Arc::new(Mutex::new(Vec::new()));
+        let t = {
+            let victim = victim.clone();
+            thread::spawn(move || thief(victim, true))
+        };
+        let mut ran = Vec::new();
+        for id in 0..LOCAL_QUEUE_CAPACITY {
+            victim.push_back(Item::new(id), spill_into(&grq));
+        }
+        // Two runnext pushes: the second displaces the first to the tail of
+        // a ring that is full unless the thief took some.
+        victim.push_runnext(Item::new(4), spill_into(&grq));
+        victim.push_runnext(Item::new(5), spill_into(&grq));
+        check_len(&victim);
+        ran.extend(victim.take_runnext().map(|t| t.id));
+        ran.extend(victim.pop_front().map(|t| t.id));
+        ran.extend(t.join().unwrap());
+        ran.extend(victim.drain().map(|t| t.id));
+        ran.extend(grq.lock().unwrap().drain(..));
+        assert_exactly_once(ran, &[0, 1, 2, 3, 4, 5], "owner + thief (runnext)");
+    });
+}
+
+/// Two thieves, one of which may take `runnext`, race each other and the
+/// owner, which pushes to the tail and to `runnext` and pops.
+#[test]
+fn two_thieves_and_the_owner_take_each_task_once() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let victim = Arc::new(LocalQueue::<Item>::new());
+        let grq: Grq = Arc::new(Mutex::new(Vec::new()));
+        victim.push_back(Item::new(0), spill_into(&grq));
+        victim.push_back(Item::new(1), spill_into(&grq));
+        let thieves: Vec<_> = [false, true]
+            .into_iter()
+            .map(|steal_runnext| {
+                let victim = victim.clone();
+                thread::spawn(move || thief(victim, steal_runnext))
+            })
+            .collect();
+        let mut ran = Vec::new();
+        victim.push_back(Item::new(2), spill_into(&grq));
+        victim.push_runnext(Item::new(3), spill_into(&grq));
+        ran.extend(victim.pop_front().map(|t| t.id));
+        check_len(&victim);
+        for t in thieves {
+            ran.extend(t.join().unwrap());
+        }
+        ran.extend(victim.drain().map(|t| t.id));
+        ran.extend(grq.lock().unwrap().drain(..));
+        assert_exactly_once(ran, &[0, 1, 2, 3], "owner + two thieves");
+    });
+}
+
+/// The owner wraps the ring around (pushes and pops past the capacity) while
+/// a thief steals without `runnext`: stale slot reads must never be handed
+/// out.
+#[test]
+fn wrap_around_under_a_thief() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let victim = Arc::new(LocalQueue::<Item>::new());
+        let grq: Grq = Arc::new(Mutex::new(Vec::new()));
+        for id in 0..3 {
+            victim.push_back(Item::new(id), spill_into(&grq));
+        }
+        let t = {
+            let victim = victim.clone();
+            thread::spawn(move || thief(victim, false))
+        };
+        let mut ran = Vec::new();
+        ran.extend(victim.pop_front().map(|t| t.id));
+        ran.extend(victim.pop_front().map(|t| t.id));
+        for id in 3..6 {
+            victim.push_back(Item::new(id), spill_into(&grq));
+        }
+        check_len(&victim);
+        ran.extend(t.join().unwrap());
+        ran.extend(victim.drain().map(|t| t.id));
+        ran.extend(grq.lock().unwrap().drain(..));
+        assert_exactly_once(ran, &[0, 1, 2, 3, 4, 5], "owner wrapping + thief");
+    });
+}
