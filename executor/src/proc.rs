@@ -34,7 +34,7 @@
 //!   whether it still owns the P.
 //!
 //! `seq` counts polls, so sysmon can tell one long poll from many short ones.
-//! The loom model `tests/loom_handoff.rs` checks this protocol.
+//! The loom model `src/loom_tests/handoff.rs` checks this protocol.
 
 use std::sync::atomic::AtomicU64 as StatCounter;
 

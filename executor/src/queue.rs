@@ -17,7 +17,7 @@
 //!   the victim's `runnext` only when asked to (the last stealing pass).
 //!
 //! Invariant: a task is in exactly one of {runnext, this ring, a thief's ring,
-//! the spill batch being moved}. The loom model in `tests/loom_queue.rs`
+//! the spill batch being moved}. The loom model in `src/loom_tests/queue.rs`
 //! checks that every pushed task comes out exactly once.
 //!
 //! `head` and `tail` are free-running `u32`s; `tail - head` (wrapping) is the

@@ -19,7 +19,7 @@
 //!   SeqCst fence in `wakep` and the SeqCst decrement make sure that either the
 //!   producer sees the decrement (and wakes an M), or the spinner sees the task.
 //!
-//! The loom model `tests/loom_park.rs` checks the protocol with 2–3 threads.
+//! The loom model `src/loom_tests/park.rs` checks the protocol with 2–3 threads.
 
 use std::collections::VecDeque;
 use std::io;
