@@ -1,0 +1,458 @@
+//! `Async<T>`: any file descriptor, made non-blocking and registered with the
+//! reactor.
+//!
+//! Protocol: an operation is always *tried* first. Only when it fails with
+//! `WouldBlock` does the task register its waker for that direction (which
+//! re-arms the fd in the poller, see [`crate::source`]) and return `Pending`.
+//! When woken it simply tries again. Every attempt first spends one unit of
+//! the cooperative budget ([`crate::coop`]).
+//!
+//! Ownership: `Async` owns `T` and with it the fd. It removes the fd from the
+//! poller before `T` is dropped (and so closed), in `Drop` and in
+//! [`Async::into_inner`]. The fd is never closed twice: only `T` closes it.
+
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+use futures::ready;
+
+use crate::coop;
+use crate::reactor::Reactor;
+use crate::source::{Direction, Source};
+use crate::sys;
+
+/// An I/O handle (`T: AsFd`) registered with gmp's reactor.
+///
+/// The handle is switched to non-blocking mode; operations that would block
+/// park the *task*, not the thread. Use [`Async::read_with`] /
+/// [`Async::write_with`] to run any non-blocking operation of `T` until it
+/// stops returning `WouldBlock`; when `&T` implements [`Read`] / [`Write`],
+/// `Async<T>` implements [`AsyncRead`] / [`AsyncWrite`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// use gmp_reactor::Async;
+/// use std::os::unix::net::UnixStream;
+///
+/// futures::executor::block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (mut a, mut b) = (Async::new(a)?, Async::new(b)?);
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug)]
+pub struct Async<T: AsFd> {
+    /// The registration in the reactor.
+    source: Arc<Source>,
+    /// The handle; `None` only after `into_inner` took it, just before `Drop`.
+    io: Option<T>,
+}
+
+/// Waits for the next readiness event of one direction.
+#[derive(Debug)]
+struct Ready<'a, T: AsFd> {
+    /// The handle waited on.
+    handle: &'a Async<T>,
+    /// Read or write.
+    dir: Direction,
+    /// The source's event tick when this future first registered.
+    seen: Option<u64>,
+}
+
+impl<T: AsFd> Future for Ready<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(coop::poll_proceed(cx));
+        Reactor::get().poll_ready(&this.handle.source, this.dir, cx, &mut this.seen)
+    }
+}
+
+impl<T: AsFd> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it with the reactor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        sys::set_nonblocking(io.as_fd())?;
+        Async::new_nonblocking(io)
+    }
+
+    /// Registers `io`, which the caller already made non-blocking.
+    pub(crate) fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        let source = Reactor::get().insert_source(io.as_fd().as_raw_fd())?;
+        Ok(Async {
+            source,
+            io: Some(io),
+        })
+    }
+
+    /// The inner handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let addr = listener.get_ref().local_addr()?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn get_ref(&self) -> &T {
+        match &self.io {
+            Some(io) => io,
+            None => unreachable!("Async::io is taken only by into_inner, which consumes self"),
+        }
+    }
+
+    /// The inner handle, mutably.
+    ///
+    /// # Safety
+    ///
+    /// The caller must not replace the handle (`mem::swap`, assignment) or
+    /// close its file descriptor: the reactor keeps the registration of the
+    /// original fd and removes it when the `Async` is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// let mut a = Async::new(a)?;
+    /// // SAFETY: only a socket option changes; the handle stays the same.
+    /// let inner: &mut UnixStream = unsafe { a.get_mut() };
+    /// inner.set_nonblocking(true)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub unsafe fn get_mut(&mut self) -> &mut T {
+        match &mut self.io {
+            Some(io) => io,
+            None => unreachable!("Async::io is taken only by into_inner, which consumes self"),
+        }
+    }
+
+    /// Deregisters the handle and gives it back (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let listener: TcpListener = listener.into_inner()?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let removed = Reactor::get().remove_source(&self.source);
+        let io = match self.io.take() {
+            Some(io) => io,
+            None => unreachable!("Async::io is taken only here"),
+        };
+        removed.map(|()| io)
+    }
+
+    /// Waits until the handle is readable (or hung up, or in error).
+    ///
+    /// Completes after a readiness event that arrived after this call; a
+    /// following read may still return `WouldBlock` (another task may have
+    /// consumed the data), so loop or use [`Async::read_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     b.write_all(b"x")?;
+    ///     a.readable().await?;
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        Ready {
+            handle: self,
+            dir: Direction::Read,
+            seen: None,
+        }
+        .await
+    }
+
+    /// Waits until the handle is writable (or hung up, or in error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (a, _b) = UnixStream::pair()?;
+    ///     Async::new(a)?.writable().await
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn writable(&self) -> io::Result<()> {
+        Ready {
+            handle: self,
+            dir: Direction::Write,
+            seen: None,
+        }
+        .await
+    }
+
+    /// Polls for readability: `Ready` once a readiness event arrived since
+    /// the last call that returned `Pending`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::future::poll_fn;
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     b.write_all(b"x")?;
+    ///     poll_fn(|cx| a.poll_readable(cx)).await
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(coop::poll_proceed(cx));
+        Reactor::get().poll_ready_shared(&self.source, Direction::Read, cx)
+    }
+
+    /// Polls for writability, like [`Async::poll_readable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::future::poll_fn;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (a, _b) = UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     poll_fn(|cx| a.poll_writable(cx)).await
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(coop::poll_proceed(cx));
+        Reactor::get().poll_ready_shared(&self.source, Direction::Write, cx)
+    }
+
+    /// Runs the non-blocking read-side operation `op` until it returns
+    /// something other than `WouldBlock`, parking the task in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::net::UdpSocket;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let a = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0")?;
+    ///     b.send_to(b"hi", a.get_ref().local_addr()?)?;
+    ///     let mut buf = [0; 8];
+    ///     let (n, _from) = a.read_with(|s| s.recv_from(&mut buf)).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(Direction::Read, cx, &mut op)).await
+    }
+
+    /// Runs the non-blocking write-side operation `op` until it returns
+    /// something other than `WouldBlock`, parking the task in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Async;
+    /// use std::net::UdpSocket;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let a = Async::new(UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let to = b.local_addr()?;
+    ///     let n = a.write_with(|s| s.send_to(b"hi", to)).await?;
+    ///     assert_eq!(n, 2);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(Direction::Write, cx, &mut op)).await
+    }
+
+    /// One attempt of `op`; on `WouldBlock`, registers for `dir` and returns
+    /// `Pending`. The core of every I/O operation in this crate.
+    pub(crate) fn poll_io<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(coop::poll_proceed(cx));
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return Poll::Ready(result),
+            }
+            // Registering re-arms the fd, and the poller reports readiness
+            // that arrived since `op` failed: no wake-up can be lost here.
+            return match Reactor::get().register(&self.source, dir, cx.waker()) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            };
+        }
+    }
+
+    /// The fd, borrowed.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd()
+    }
+}
+
+impl<T: AsFd> AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd().as_raw_fd()
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if self.io.is_some() {
+            // Deregister before `io` (and with it the fd) is dropped. An error
+            // here means the fd is no longer in the poller: nothing to undo.
+            let _ = Reactor::get().remove_source(&self.source);
+        }
+    }
+}
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, |mut io| io.read(buf))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: AsFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_io(Direction::Write, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

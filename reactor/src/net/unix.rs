@@ -1,0 +1,340 @@
+//! Unix domain stream sockets on gmp's reactor.
+//!
+//! `UnixListener::bind` is synchronous (binding a path never waits).
+//! `UnixStream::connect` is a non-blocking `connect`; if the listener's
+//! backlog is full, Linux answers `EAGAIN` at once and that error is
+//! returned (`WouldBlock`), as tokio and mio do, rather than blocking the
+//! thread as std's `connect` would.
+
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+
+use super::{close_write, poll_send};
+use crate::source::Direction;
+use crate::sys::{self, RawAddr};
+use crate::Async;
+
+/// A Unix domain socket server.
+///
+/// # Examples
+///
+/// ```
+/// use gmp_reactor::net::{UnixListener, UnixStream};
+///
+/// futures::executor::block_on(async {
+///     let path = std::env::temp_dir().join(format!("gmp-doc-listener-{}", std::process::id()));
+///     let _ = std::fs::remove_file(&path);
+///     let listener = UnixListener::bind(&path)?;
+///     let _client = UnixStream::connect(&path).await?;
+///     let (_server, _addr) = listener.accept().await?;
+///     std::fs::remove_file(&path)
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug)]
+pub struct UnixListener {
+    /// The listening socket, registered with the reactor.
+    inner: Async<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to `path` and listens (not async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixListener;
+    ///
+    /// let path = std::env::temp_dir().join(format!("gmp-doc-bind-{}", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path)?;
+    /// std::fs::remove_file(&path)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        listener.set_nonblocking(true)?;
+        Ok(UnixListener {
+            inner: Async::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Waits for a connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::{UnixListener, UnixStream};
+    ///
+    /// futures::executor::block_on(async {
+    ///     let path = std::env::temp_dir().join(format!("gmp-doc-accept-{}", std::process::id()));
+    ///     let _ = std::fs::remove_file(&path);
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let (_stream, _addr) = listener.accept().await?;
+    ///     std::fs::remove_file(&path)
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self.inner.read_with(|l| l.accept()).await?;
+        stream.set_nonblocking(true)?;
+        Ok((
+            UnixStream {
+                inner: Async::new_nonblocking(stream)?,
+            },
+            addr,
+        ))
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixListener;
+    ///
+    /// let path = std::env::temp_dir().join(format!("gmp-doc-laddr-{}", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path)?;
+    /// assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_fd().as_raw_fd()
+    }
+}
+
+/// A Unix domain stream socket.
+///
+/// Implements [`AsyncRead`] and [`AsyncWrite`], also for `&UnixStream`.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// use gmp_reactor::net::UnixStream;
+///
+/// futures::executor::block_on(async {
+///     let (mut a, mut b) = UnixStream::pair()?;
+///     a.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug)]
+pub struct UnixStream {
+    /// The connected socket, registered with the reactor.
+    inner: Async<std::os::unix::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::{UnixListener, UnixStream};
+    ///
+    /// futures::executor::block_on(async {
+    ///     let path = std::env::temp_dir().join(format!("gmp-doc-connect-{}", std::process::id()));
+    ///     let _ = std::fs::remove_file(&path);
+    ///     let _listener = UnixListener::bind(&path)?;
+    ///     let stream = UnixStream::connect(&path).await?;
+    ///     assert_eq!(stream.peer_addr()?.as_pathname(), Some(path.as_path()));
+    ///     std::fs::remove_file(&path)
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = RawAddr::from_path(path.as_ref())?;
+        let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        let connected = sys::connect(fd.as_fd(), &addr)?;
+        let inner = Async::new_nonblocking(std::os::unix::net::UnixStream::from(fd))?;
+        if !connected {
+            inner.writable().await?;
+            if let Some(e) = inner.get_ref().take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(UnixStream { inner })
+    }
+
+    /// A pair of connected sockets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixStream;
+    ///
+    /// let (a, b) = UnixStream::pair()?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Wraps a connected std stream (made non-blocking here).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixStream;
+    ///
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let a = UnixStream::from_std(a)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        Ok(UnixStream {
+            inner: Async::new_nonblocking(stream)?,
+        })
+    }
+
+    /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixStream;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// assert!(a.local_addr()?.is_unnamed());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The remote address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixStream;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Shuts down the read half, the write half or both (not async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::io::AsyncReadExt;
+    /// use gmp_reactor::net::UnixStream;
+    /// use std::net::Shutdown;
+    ///
+    /// futures::executor::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     a.shutdown(Shutdown::Write)?;
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(b.read(&mut buf).await?, 0);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_fd().as_raw_fd()
+    }
+}
+
+impl AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+}
+
+impl AsyncRead for &UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner
+            .poll_io(Direction::Read, cx, |mut s| io::Read::read(&mut s, buf))
+    }
+}
+
+impl AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_close(cx)
+    }
+}
+
+impl AsyncWrite for &UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_send(&self.inner, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Sockets have no user-space buffer to flush.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        close_write(self.inner.get_ref().shutdown(Shutdown::Write))
+    }
+}

@@ -1,0 +1,36 @@
+//! Time: sleeping, timeouts and tickers on gmp's reactor.
+//!
+//! Timers live in the reactor next to the I/O sources; the reactor's wait
+//! timeout is the earliest deadline, so a task that sleeps costs no thread.
+//! Guarantees:
+//!
+//! - nothing completes before its deadline (`Instant::now() >= deadline` is
+//!   checked both when a timer fires and when a [`Sleep`] is polled);
+//! - dropping a pending [`Sleep`] (or [`Timeout`], [`Interval`]) removes its
+//!   timer at once;
+//! - every poll spends one unit of the cooperative budget ([`crate::coop`]);
+//! - they work under any executor (the reactor's fallback driver fires
+//!   timers when no gmp runtime does).
+
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use interval::{interval, interval_at, Interval};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use std::time::Instant;
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+use std::time::Duration;
+
+/// `now + d`, or a deadline so far away that it never comes (about 30
+/// years) when that overflows `Instant`.
+pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d).unwrap_or_else(|| far_future(now))
+}
+
+/// A deadline that never comes in practice.
+pub(crate) fn far_future(now: Instant) -> Instant {
+    const THIRTY_YEARS: Duration = Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(THIRTY_YEARS).unwrap_or(now)
+}
