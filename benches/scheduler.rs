@@ -1,1 +1,22 @@
-fn main(){}
+//! Scheduler benchmarks: gmp and tokio side by side, same workloads, same
+//! number of worker threads, the system allocator.
+//!
+//! ```text
+//! cargo bench --bench scheduler
+//! python3 benches/report.py --allocator glibc
+//! ```
+//!
+//! `benches/scheduler_mimalloc.rs` runs the same workloads with mimalloc.
+
+mod common;
+
+fn benches(c: &mut criterion::Criterion) {
+    common::all(c, "");
+}
+
+criterion::criterion_group! {
+    name = scheduler;
+    config = common::config();
+    targets = benches
+}
+criterion::criterion_main!(scheduler);
