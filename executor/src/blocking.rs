@@ -165,7 +165,10 @@ impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
     type Output = R;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-        let f = self.0.take().expect("blocking task polled after it finished");
+        let f = self
+            .0
+            .take()
+            .expect("blocking task polled after it finished");
         Poll::Ready(f())
     }
 }
@@ -196,7 +199,10 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         let proc = &shared.procs[p];
         worker.in_poll.set(None);
         worker.p.set(None);
-        worker.m.p.store(crate::machine::NO_P, crate::sync::Ordering::Relaxed);
+        worker
+            .m
+            .p
+            .store(crate::machine::NO_P, crate::sync::Ordering::Relaxed);
         if proc.state.try_retake(seq) {
             ProcStats::bump(&proc.stats.handoffs, 1);
             shared.trace.handoff(p, worker.m.id);

@@ -34,6 +34,8 @@ pub(crate) struct Worker {
     pub(crate) batch: RefCell<Vec<Task>>,
     /// State of the per-M random generator (victim order for stealing).
     pub(crate) rng: Cell<u64>,
+    /// The tick at which this M last polled the reactor for fairness.
+    pub(crate) last_fair_tick: Cell<u64>,
 }
 
 thread_local! {
@@ -70,7 +72,11 @@ pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
 /// The schedule function's fast path: a wake on an M of `shared` that holds a
 /// P goes to that P. Gives the task back when it must go to the GRQ.
 /// `runtime` identifies the task's runtime (`Arc::as_ptr` of its `Shared`).
-pub(crate) fn schedule_local(runtime: *const Shared, task: Task, yielded: bool) -> Result<(), Task> {
+pub(crate) fn schedule_local(
+    runtime: *const Shared,
+    task: Task,
+    yielded: bool,
+) -> Result<(), Task> {
     with_worker(|worker| match worker {
         Some(worker) if std::ptr::eq(Arc::as_ptr(&worker.shared), runtime) => {
             if worker.shared.is_closing() {

@@ -40,7 +40,10 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: FallibleTask<TaskOutput<T>, TaskMeta>, meta: NonNull<TaskMeta>) -> Self {
+    pub(crate) fn new(
+        task: FallibleTask<TaskOutput<T>, TaskMeta>,
+        meta: NonNull<TaskMeta>,
+    ) -> Self {
         JoinHandle {
             task: Some(task),
             meta,

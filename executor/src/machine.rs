@@ -6,10 +6,12 @@
 //! 1. every 61st tick, one task from the GRQ (so it cannot starve), and the
 //!    reactor without blocking if it has waiters;
 //! 2. `runnext` (the task inherits the time slice: the tick is not bumped),
-//!    unless sysmon set the P's preempt flag, which sends it to the tail;
+//!    at most 61 times in a row and unless sysmon set the P's preempt flag;
+//!    otherwise it goes to the GRQ, as a preempted goroutine does;
 //! 3. the LRQ head;
 //! 4. a batch from the GRQ: `min(len / procs + 1, len, 128)`;
-//! 5. the reactor, without blocking, if nobody is blocked in it;
+//! 5. the reactor, without blocking, if nobody is blocked in it; then the
+//!    tasks that yielded, so a yielder runs again only after all the above;
 //! 6. stealing, only while `2 * spinning < procs - idle`: four passes over the
 //!    other Ps in a random coprime order, half of a victim's LRQ, its
 //!    `runnext` only on the last pass;
@@ -29,7 +31,7 @@ use gmp_reactor::{coop, Reactor};
 use crate::context::{self, Worker};
 use crate::proc::ProcStats;
 use crate::sched::{Shared, GLOBAL_QUEUE_INTERVAL};
-use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::Task;
 use crate::trace::End;
 
@@ -38,6 +40,13 @@ pub(crate) const M_KEEPALIVE: Duration = Duration::from_secs(10);
 
 /// The cooperative budget of one task poll (tokio's 128).
 pub(crate) const COOP_BUDGET: u32 = 128;
+
+/// How many tasks in a row may run from `runnext` on one time slice
+/// (Go's GRQ interval): a pair of tasks waking each other, or a task that
+/// spawns its successor, then gives way to the queues. Go bounds this with
+/// the 10 ms time slice alone; that lets such a chain hold off the GRQ for
+/// 10 ms each time, which the remote-spawn benchmarks showed.
+pub(crate) const RUNNEXT_STREAK: u64 = 61;
 
 /// `Machine::p` when the M holds no P.
 pub(crate) const NO_P: usize = usize::MAX;
@@ -59,6 +68,9 @@ pub(crate) struct Machine {
     pub(crate) spinning: AtomicBool,
     /// Inside a task poll. For schedtrace.
     pub(crate) polling: AtomicBool,
+    /// The thread's kernel id (0 if unknown), so sysmon can ask the kernel
+    /// whether the thread is running or blocked.
+    pub(crate) tid: AtomicUsize,
 }
 
 /// What an idle M waits for.
@@ -80,6 +92,7 @@ impl Machine {
             p: AtomicUsize::new(NO_P),
             spinning: AtomicBool::new(false),
             polling: AtomicBool::new(false),
+            tid: AtomicUsize::new(0),
         }
     }
 
@@ -127,9 +140,11 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         injecting: Cell::new(false),
         batch: RefCell::new(Vec::new()),
         rng: Cell::new(seed),
+        last_fair_tick: Cell::new(u64::MAX),
     };
     worker.acquirep(p);
     m.spinning.store(spinning, Ordering::Relaxed);
+    m.tid.store(crate::sysmon::current_tid(), Ordering::Relaxed);
     context::enter_worker(&worker, || worker.run());
     shared.nthreads.fetch_sub(1, Ordering::SeqCst);
     shared.lock().all_ms.retain(|x| !Arc::ptr_eq(x, &m));
@@ -154,7 +169,10 @@ impl Worker {
                     self.reset_spinning();
                 }
                 // `find_runnable` may have moved us to another P.
-                let p = self.p.get().expect("find_runnable returned a task without a P");
+                let p = self
+                    .p
+                    .get()
+                    .expect("find_runnable returned a task without a P");
                 self.execute(p, task, inherit);
             }
         }
@@ -188,6 +206,7 @@ impl Worker {
         let proc = &shared.procs[p];
         if !inherit {
             ProcStats::bump(&proc.schedtick, 1);
+            proc.runnext_streak.store(0, Ordering::Relaxed);
         }
         ProcStats::bump(&proc.stats.polls, 1);
         let seq = proc.state.enter_poll();
@@ -238,19 +257,29 @@ impl Worker {
                         return Some((task, false));
                     }
                 }
-                if reactor.has_waiters() && !reactor.is_blocked() {
+                // Once per tick value: a runnext chain keeps the tick still.
+                let tick = proc.schedtick.load(Ordering::Relaxed);
+                if self.last_fair_tick.replace(tick) != tick
+                    && reactor.has_waiters()
+                    && !reactor.is_blocked()
+                {
                     if let Some(task) = self.poll_reactor(p) {
-                        self.shared.push_local(p, task, true);
+                        shared.push_tail(p, task);
                     }
                 }
             }
-            // 2. runnext.
+            // 2. runnext, which inherits the time slice: at most
+            //    RUNNEXT_STREAK times in a row, and not once sysmon has seen
+            //    the slice last 10 ms; then, as Go does with a preempted
+            //    goroutine, it goes to the GRQ.
             if let Some(task) = proc.queue.take_runnext() {
-                if !proc.preempt.swap(false, Ordering::Relaxed) {
+                let streak = proc.runnext_streak.load(Ordering::Relaxed);
+                if streak < RUNNEXT_STREAK && !proc.preempt.swap(false, Ordering::Relaxed) {
+                    ProcStats::bump(&proc.runnext_streak, 1);
                     return Some((task, true));
                 }
-                // Its time slice is over: behind everything else.
-                self.shared.push_local(p, task, true);
+                proc.runnext_streak.store(0, Ordering::Relaxed);
+                shared.push_global(task);
             }
             // 3. The LRQ.
             if let Some(task) = proc.queue.pop_front() {
@@ -268,6 +297,10 @@ impl Worker {
                 if let Some(task) = self.poll_reactor(p) {
                     return Some((task, false));
                 }
+            }
+            // 5b. Tasks that yielded: after everything above had its turn.
+            if let Some(task) = proc.yielded.pop_front() {
+                return Some((task, false));
             }
             // 6. Steal.
             let procs = shared.procs.len();
@@ -307,6 +340,12 @@ impl Worker {
                 self.spinning.set(false);
                 self.m.spinning.store(false, Ordering::Relaxed);
                 shared.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                // The re-check below reads the LRQs with Acquire loads; the
+                // producer published with a Release store (or a swap) and
+                // then read `nmspinning` after its own SeqCst fence in
+                // `wakep`. Without a fence here too, both sides may read the
+                // old values (found by the loom model in loom_tests/park.rs).
+                fence(Ordering::SeqCst);
                 if shared.grq_len.load(Ordering::SeqCst) > 0 || shared.any_local_work().is_some() {
                     let mut sched = shared.lock();
                     if let Some(p2) = shared.pidleget(&mut sched) {
@@ -352,7 +391,7 @@ impl Worker {
             self.shared.start_idle(idle);
         }
         for task in tasks {
-            self.shared.push_local(p, task, true);
+            self.shared.push_tail(p, task);
         }
         first
     }
@@ -376,7 +415,12 @@ impl Worker {
                     return None;
                 }
                 if i != p {
-                    if let Some((task, stolen)) = shared.procs[i].queue.steal_into(&me.queue, last) {
+                    let victim = &shared.procs[i];
+                    let got = victim
+                        .queue
+                        .steal_into(&me.queue, last)
+                        .or_else(|| victim.yielded.steal_into(&me.queue, false));
+                    if let Some((task, stolen)) = got {
                         ProcStats::bump(&me.stats.steals, 1);
                         ProcStats::bump(&me.stats.stolen, stolen as u64);
                         shared.trace.steal(p, i, stolen);
@@ -551,9 +595,7 @@ impl Worker {
     /// Leaves the loop at shutdown while holding P `p`: drops its tasks.
     fn exit_with_p(&self, p: usize) {
         let proc = &self.shared.procs[p];
-        for task in proc.queue.drain() {
-            drop(task);
-        }
+        proc.drain();
         let mut sched = self.shared.lock();
         self.shared.pidleput(&mut sched, p);
         drop(sched);

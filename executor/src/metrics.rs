@@ -64,7 +64,7 @@ impl Metrics {
                 spills: p.stats.spills.load(Relaxed),
                 handoffs: p.stats.handoffs.load(Relaxed),
                 parks: p.stats.parks.load(Relaxed),
-                local_queue_depth: p.queue.len() + usize::from(p.queue.has_runnext()),
+                local_queue_depth: p.local_len(),
             })
             .collect();
         Metrics {
@@ -168,7 +168,10 @@ impl Metrics {
     pub fn proc(&self, i: usize) -> ProcMetrics {
         match self.procs.get(i) {
             Some(p) => p.clone(),
-            None => panic!("Metrics::proc({i}): the runtime has {} Ps", self.procs.len()),
+            None => panic!(
+                "Metrics::proc({i}): the runtime has {} Ps",
+                self.procs.len()
+            ),
         }
     }
 }
@@ -251,7 +254,8 @@ impl ProcMetrics {
         self.parks
     }
 
-    /// Tasks in the LRQ and `runnext` at the time of the snapshot.
+    /// Tasks in the LRQ, `runnext` and the P's ring of yielded tasks at the
+    /// time of the snapshot.
     ///
     /// # Examples
     ///

@@ -48,14 +48,23 @@ pub(crate) struct Proc {
     pub(crate) id: usize,
     /// The LRQ and `runnext`. Pushed to only by the owner.
     pub(crate) queue: LocalQueue<Task>,
+    /// Tasks that yielded (woke themselves while running), oldest first.
+    /// A second ring, drained only after the LRQ, the GRQ and the reactor
+    /// have been looked at, so a yielder runs again only after every other
+    /// runnable task of its P and after the global queue had its turn. Same
+    /// ownership rules as `queue`; thieves may take from it too.
+    pub(crate) yielded: LocalQueue<Task>,
     /// Who may touch the P; see the module docs.
     pub(crate) state: ProcState,
     /// Go's `schedtick`: bumped by the owner each time it runs a task that
     /// does not inherit the time slice. Read by sysmon and schedtrace.
-    pub(crate) schedtick: AtomicU64,
+    pub(crate) schedtick: StatCounter,
     /// Set by sysmon when the same tick has lasted 10 ms; the owner clears it
-    /// and sends `runnext` to the tail instead of running it.
+    /// and sends `runnext` to the GRQ instead of running it (Go puts a
+    /// preempted goroutine on the global queue).
     pub(crate) preempt: AtomicBool,
+    /// Tasks run from `runnext` since the tick last moved. Owner only.
+    pub(crate) runnext_streak: StatCounter,
     /// Id of the M that holds this P, or `NO_M`. For schedtrace.
     pub(crate) m: AtomicUsize,
     /// Counters for metrics.
@@ -70,17 +79,31 @@ impl Proc {
         Proc {
             id,
             queue: LocalQueue::new(),
+            yielded: LocalQueue::new(),
+            runnext_streak: StatCounter::new(0),
             state: ProcState::new(),
-            schedtick: AtomicU64::new(0),
+            schedtick: StatCounter::new(0),
             preempt: AtomicBool::new(false),
             m: AtomicUsize::new(NO_M),
             stats: ProcStats::default(),
         }
     }
 
-    /// Whether the P has tasks in its LRQ or runnext. A snapshot.
+    /// Whether the P has runnable tasks of its own. A snapshot.
     pub(crate) fn has_work(&self) -> bool {
-        !self.queue.is_empty()
+        !self.queue.is_empty() || self.yielded.len() > 0
+    }
+
+    /// Runnable tasks of its own: LRQ, runnext and yielders. A snapshot.
+    pub(crate) fn local_len(&self) -> usize {
+        self.queue.len() + usize::from(self.queue.has_runnext()) + self.yielded.len()
+    }
+
+    /// Takes every runnable task out (shutdown).
+    pub(crate) fn drain(&self) {
+        for task in self.queue.drain().chain(self.yielded.drain()) {
+            drop(task);
+        }
     }
 }
 

@@ -116,7 +116,9 @@ impl<T: QueueItem> LocalQueue<T> {
     /// Puts `task` in `runnext`; the task it displaces goes to the tail.
     /// Owner only. `spill` receives the batch if the ring overflows.
     pub(crate) fn push_runnext(&self, task: T, spill: impl FnOnce(SpillBatch<'_, T>)) {
-        let old = self.runnext.swap(task.into_raw().as_ptr(), Ordering::AcqRel);
+        let old = self
+            .runnext
+            .swap(task.into_raw().as_ptr(), Ordering::AcqRel);
         if let Some(old) = NonNull::new(old) {
             // SAFETY: `old` was in runnext and the swap took it out, so we are
             // the only one turning it back into a task.
@@ -252,7 +254,12 @@ impl<T: QueueItem> LocalQueue<T> {
                 }
                 if self
                     .runnext
-                    .compare_exchange(next, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(
+                        next,
+                        std::ptr::null_mut(),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_err()
                 {
                     continue;
@@ -271,7 +278,12 @@ impl<T: QueueItem> LocalQueue<T> {
             }
             if self
                 .head
-                .compare_exchange(head, head.wrapping_add(n), Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    head,
+                    head.wrapping_add(n),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok()
             {
                 return n;
@@ -377,8 +389,16 @@ mod tests {
         let q = LocalQueue::new();
         q.push_runnext(Item(Box::new(1)), no_spill);
         q.push_runnext(Item(Box::new(2)), no_spill);
-        assert_eq!(*q.take_runnext().unwrap().0, 2, "runnext must hold the newest task");
-        assert_eq!(*q.pop_front().unwrap().0, 1, "the displaced task goes to the tail");
+        assert_eq!(
+            *q.take_runnext().unwrap().0,
+            2,
+            "runnext must hold the newest task"
+        );
+        assert_eq!(
+            *q.pop_front().unwrap().0,
+            1,
+            "the displaced task goes to the tail"
+        );
         assert!(q.is_empty());
     }
 
@@ -395,7 +415,10 @@ mod tests {
         });
         let mut expected: Vec<usize> = (0..LOCAL_QUEUE_CAPACITY / 2).collect();
         expected.push(999);
-        assert_eq!(spilled, expected, "the oldest half and the new task spill, in order");
+        assert_eq!(
+            spilled, expected,
+            "the oldest half and the new task spill, in order"
+        );
         assert_eq!(q.len(), LOCAL_QUEUE_CAPACITY / 2);
     }
 
@@ -489,6 +512,10 @@ mod tests {
         }
         got.extend(spilled);
         got.sort_unstable();
-        assert_eq!(got, (0..n).collect::<Vec<_>>(), "every task comes out exactly once");
+        assert_eq!(
+            got,
+            (0..n).collect::<Vec<_>>(),
+            "every task comes out exactly once"
+        );
     }
 }

@@ -157,10 +157,17 @@ impl Shared {
         let proc = &self.procs[p];
         let spill = |batch: SpillBatch<'_, Task>| self.spill(p, batch);
         if yielded {
-            proc.queue.push_back(task, spill);
+            proc.yielded.push_back(task, spill);
         } else {
             proc.queue.push_runnext(task, spill);
         }
+    }
+
+    /// Pushes `task` to the LRQ tail of P `p` (the caller owns `p`).
+    pub(crate) fn push_tail(&self, p: usize, task: Task) {
+        self.procs[p]
+            .queue
+            .push_back(task, |batch| self.spill(p, batch));
     }
 
     /// Moves a full LRQ's batch to the GRQ (Go's `runqputslow`).
@@ -215,7 +222,8 @@ impl Shared {
             if let Some(task) = sched.grq.pop_front() {
                 // At most 127 tasks into an LRQ that is empty here (the P
                 // only asks the GRQ after its LRQ), so this never spills.
-                proc.queue.push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
+                proc.queue
+                    .push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
             }
         }
         self.grq_len.store(sched.grq.len(), Ordering::SeqCst);
@@ -421,9 +429,7 @@ impl Shared {
         // stop in time; it drains its own P when it does.
         let idle: Vec<usize> = self.lock().idle_procs.clone();
         for p in idle {
-            for task in self.procs[p].queue.drain() {
-                drop(task);
-            }
+            self.procs[p].drain();
         }
         // Tasks parked on wakers elsewhere: wake them, and the schedule
         // function drops them since `closing` is set.

@@ -35,7 +35,11 @@ pub(crate) fn render(shared: &Shared, uptime: Duration) -> String {
     if !shared.config.scheddetail {
         out.push_str(" [");
         for p in procs.iter() {
-            let _ = write!(out, " {}", p.queue.len() + usize::from(p.queue.has_runnext()));
+            let _ = write!(
+                out,
+                " {}",
+                p.local_len()
+            );
         }
         out.push_str(" ] schedticks=[");
         for p in procs.iter() {
@@ -67,7 +71,11 @@ pub(crate) fn render(shared: &Shared, uptime: Duration) -> String {
     }
     for m in all_ms {
         let p = m.p.load(Ordering::Relaxed);
-        let p = if p == crate::machine::NO_P { -1 } else { p as i64 };
+        let p = if p == crate::machine::NO_P {
+            -1
+        } else {
+            p as i64
+        };
         let _ = writeln!(
             out,
             "  M{}: p={} spinning={} blocked={} inpoll={}",

@@ -7,16 +7,23 @@
 //! why gmp has a cfg of its own.
 
 #[cfg(gmp_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+};
 #[cfg(gmp_loom)]
-pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(gmp_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
+};
 #[cfg(not(gmp_loom))]
-pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
-pub(crate) use std::sync::atomic::{fence, Ordering};
+// `Arc` only manages ownership; no model needs loom to track it, and std's
+// supports `self: &Arc<Self>` receivers and weak references.
+pub(crate) use std::sync::atomic::Ordering;
+pub(crate) use std::sync::Arc;
 
 /// Locks `mutex`, ignoring poisoning.
 ///

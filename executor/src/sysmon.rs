@@ -200,7 +200,11 @@ impl Monitor {
         } else {
             self.idle += 1;
             if self.idle > 50 {
-                let cap = if any_in_poll { BUSY_MAX_DELAY } else { MAX_DELAY };
+                let cap = if any_in_poll {
+                    BUSY_MAX_DELAY
+                } else {
+                    MAX_DELAY
+                };
                 self.delay = (self.delay * 2).min(cap);
             }
         }
@@ -261,8 +265,14 @@ impl Monitor {
                 || (shared.grq_len.load(Ordering::SeqCst) > 0
                     && shared.npidle.load(Ordering::SeqCst) == 0);
             let age = now.duration_since(since);
-            if age < HANDOFF_AFTER || (!has_work && age < FORCE_RETAKE) {
-                continue;
+            if age < FORCE_RETAKE {
+                if age < HANDOFF_AFTER || !has_work {
+                    continue;
+                }
+                let m = proc.m.load(Ordering::Relaxed);
+                if m_is_running(shared, m) {
+                    continue;
+                }
             }
             let from_m = proc.m.load(Ordering::Relaxed);
             if proc.state.try_retake(seq) {
@@ -275,7 +285,23 @@ impl Monitor {
         }
         (retaken, any_in_poll)
     }
+}
 
+/// Whether M `m`'s thread is on a CPU (or waiting for one) rather than
+/// blocked in the kernel.
+fn m_is_running(shared: &Shared, m: usize) -> bool {
+    let tid = {
+        let sched = shared.lock();
+        sched
+            .all_ms
+            .iter()
+            .find(|x| x.id == m)
+            .map_or(0, |x| x.tid.load(Ordering::Relaxed))
+    };
+    thread_is_running(tid).unwrap_or(false)
+}
+
+impl Monitor {
     /// Polls the reactor when nobody has for 10 ms; the woken tasks go to
     /// the GRQ (sysmon holds no P).
     fn poll_reactor_if_stale(&self) {
@@ -330,5 +356,62 @@ impl Shared {
         if self.grq_len.load(Ordering::SeqCst) > 0 || proc.has_work() {
             self.wakep();
         }
+    }
+}
+
+/// The kernel id of the calling thread, or 0 where it cannot be known.
+pub(crate) fn current_tid() -> usize {
+    // "/proc/thread-self" links to "<pid>/task/<tid>".
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether thread `tid` of this process is running or runnable (`R`), from
+/// `/proc/self/task/<tid>/stat`; `None` if that cannot be read.
+pub(crate) fn thread_is_running(tid: usize) -> Option<bool> {
+    if tid == 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // "<tid> (<comm>) <state> ...": comm may hold spaces and parentheses.
+    let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
+    Some(state == 'R')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_says_a_sleeping_thread_is_not_running() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(current_tid()).unwrap();
+            let _ = done_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        if tid == 0 {
+            return; // no /proc here
+        }
+        // Blocked in recv: eventually reported as not running.
+        let mut blocked = false;
+        for _ in 0..1000 {
+            if thread_is_running(tid) == Some(false) {
+                blocked = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(blocked, "a thread blocked in recv must not read as running");
+        assert_eq!(
+            thread_is_running(current_tid()),
+            Some(true),
+            "we are running"
+        );
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
     }
 }

@@ -131,7 +131,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Ok(Poll::Pending) => {
                 if !*this.parked {
                     *this.parked = true;
-                    let key = this.meta.shared.registry.insert(cx.waker(), *this.meta as *const TaskMeta as usize);
+                    let key = this
+                        .meta
+                        .shared
+                        .registry
+                        .insert(cx.waker(), *this.meta as *const TaskMeta as usize);
                     this.meta.parked_key.store(key + 1, Ordering::SeqCst);
                     if this.meta.flags.load(Ordering::SeqCst) & ABORTED != 0 {
                         // `abort` ran before it could see our key.

@@ -163,9 +163,11 @@ impl Recorder {
     }
 
     pub(crate) fn task_start(&self, _p: usize, task: &Task) -> RunToken {
-        RunToken(self.inner.as_ref().map(|inner| {
-            (inner.start.elapsed().as_nanos() as u64, task_id(task))
-        }))
+        RunToken(
+            self.inner
+                .as_ref()
+                .map(|inner| (inner.start.elapsed().as_nanos() as u64, task_id(task))),
+        )
     }
 
     /// Whether events are being recorded.
@@ -245,7 +247,10 @@ impl Recorder {
         }
         let json = inner.to_json();
         if let Err(err) = std::fs::write(&inner.path, json) {
-            eprintln!("gmp: cannot write the trace to {}: {err}", inner.path.display());
+            eprintln!(
+                "gmp: cannot write the trace to {}: {err}",
+                inner.path.display()
+            );
         }
     }
 }
@@ -287,7 +292,9 @@ impl Inner {
         for (p, ring) in self.procs.iter().enumerate() {
             emit(
                 &mut out,
-                format!(r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{p},"args":{{"name":"P{p}"}}}}"#),
+                format!(
+                    r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{p},"args":{{"name":"P{p}"}}}}"#
+                ),
             );
             let ring = lock(ring);
             dropped += ring.dropped;
@@ -304,7 +311,11 @@ impl Inner {
                     ),
                     Kind::Wake => format!(
                         r#"{{"name":"wake","cat":"wake","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"task":"{:#x}"}}}}"#,
-                        if e.lane == usize::MAX { self.procs.len() } else { e.lane },
+                        if e.lane == usize::MAX {
+                            self.procs.len()
+                        } else {
+                            e.lane
+                        },
                         us(e.t),
                         e.task
                     ),
@@ -358,7 +369,10 @@ impl Inner {
                 }
             }
         }
-        let _ = write!(out, "\n],\"otherData\":{{\"dropped_events\":{dropped}}}}}\n");
+        let _ = write!(
+            out,
+            "\n],\"otherData\":{{\"dropped_events\":{dropped}}}}}\n"
+        );
         out
     }
 }

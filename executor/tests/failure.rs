@@ -31,8 +31,13 @@ impl DropCount {
 fn a_panicking_task_gives_is_panic_and_its_worker_keeps_running() {
     let rt = Runtime::builder().max_procs(1).build().unwrap();
     for _ in 0..10 {
-        let err = rt.block_on(rt.spawn(async { panic!("task failed") })).unwrap_err();
-        assert!(err.is_panic(), "a panic must come back as JoinError::is_panic");
+        let err = rt
+            .block_on(rt.spawn(async { panic!("task failed") }))
+            .unwrap_err();
+        assert!(
+            err.is_panic(),
+            "a panic must come back as JoinError::is_panic"
+        );
         assert!(err.to_string().contains("task failed"));
         // The only M of the only P is still there to run the next one.
         assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
@@ -53,7 +58,11 @@ fn abort_drops_the_future() {
     handle.abort();
     let err = rt.block_on(handle).unwrap_err();
     assert!(err.is_cancelled());
-    assert_eq!(drops.get(), 1, "is_cancelled is reported only after the future was dropped");
+    assert_eq!(
+        drops.get(),
+        1,
+        "is_cancelled is reported only after the future was dropped"
+    );
 }
 
 #[test]
@@ -62,22 +71,29 @@ fn abort_before_the_first_poll_and_after_completion() {
     let drops = DropCount::default();
     let g = drops.guard();
     let done = rt.spawn(async { 1 });
-    assert_eq!(rt.block_on(async {
-        let h = spawn(async move {
-            let _g = g;
-            2
-        });
-        h.abort();
-        h.await
-    })
-    .unwrap_err()
-    .is_cancelled(), true);
+    assert_eq!(
+        rt.block_on(async {
+            let h = spawn(async move {
+                let _g = g;
+                2
+            });
+            h.abort();
+            h.await
+        })
+        .unwrap_err()
+        .is_cancelled(),
+        true
+    );
     assert_eq!(drops.get(), 1);
     while !done.is_finished() {
         std::thread::yield_now();
     }
     done.abort();
-    assert_eq!(rt.block_on(done).unwrap(), 1, "abort after completion changes nothing");
+    assert_eq!(
+        rt.block_on(done).unwrap(),
+        1,
+        "abort after completion changes nothing"
+    );
 }
 
 #[test]
@@ -106,7 +122,11 @@ fn dropping_a_runtime_drops_every_pending_future() {
     }
     std::thread::sleep(Duration::from_millis(20));
     drop(rt);
-    assert_eq!(drops.get(), 200, "every pending task's future is dropped by shutdown");
+    assert_eq!(
+        drops.get(),
+        200,
+        "every pending task's future is dropped by shutdown"
+    );
     for h in handles {
         let err = futures::executor::block_on(h).unwrap_err();
         assert!(err.is_cancelled());
@@ -124,23 +144,44 @@ fn shutdown_timeout_returns_while_a_poll_is_stuck() {
     std::thread::sleep(Duration::from_millis(20));
     let start = std::time::Instant::now();
     rt.shutdown_timeout(Duration::from_millis(100));
-    assert!(start.elapsed() < Duration::from_secs(30), "shutdown_timeout must not wait for the stuck poll");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "shutdown_timeout must not wait for the stuck poll"
+    );
     drop(tx);
 }
 
 #[test]
 fn builder_rejects_bad_settings_naming_them() {
     let cases: Vec<(&str, Box<dyn Fn() -> std::io::Result<Runtime>>)> = vec![
-        ("max_procs", Box::new(|| Runtime::builder().max_procs(0).build())),
-        ("max_threads", Box::new(|| Runtime::builder().max_threads(0).build())),
-        ("max_threads", Box::new(|| Runtime::builder().max_procs(4).max_threads(3).build())),
-        ("max_blocking_threads", Box::new(|| Runtime::builder().max_blocking_threads(0).build())),
-        ("thread_stack_size", Box::new(|| Runtime::builder().thread_stack_size(0).build())),
+        (
+            "max_procs",
+            Box::new(|| Runtime::builder().max_procs(0).build()),
+        ),
+        (
+            "max_threads",
+            Box::new(|| Runtime::builder().max_threads(0).build()),
+        ),
+        (
+            "max_threads",
+            Box::new(|| Runtime::builder().max_procs(4).max_threads(3).build()),
+        ),
+        (
+            "max_blocking_threads",
+            Box::new(|| Runtime::builder().max_blocking_threads(0).build()),
+        ),
+        (
+            "thread_stack_size",
+            Box::new(|| Runtime::builder().thread_stack_size(0).build()),
+        ),
     ];
     for (setting, build) in cases {
         let err = build().expect_err("the setting is invalid");
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
-        assert!(err.to_string().contains(setting), "{err} must name {setting}");
+        assert!(
+            err.to_string().contains(setting),
+            "{err} must name {setting}"
+        );
     }
 }
 
@@ -173,7 +214,9 @@ fn handle_current_outside_a_runtime_says_so() {
 #[test]
 fn spawn_works_from_any_thread_and_from_another_executor() {
     // A plain thread: the global runtime.
-    let v = std::thread::spawn(|| block_on(spawn(async { 1 })).unwrap()).join().unwrap();
+    let v = std::thread::spawn(|| block_on(spawn(async { 1 })).unwrap())
+        .join()
+        .unwrap();
     assert_eq!(v, 1);
     // Inside a futures executor's task.
     let v = futures::executor::block_on(async { spawn(async { 2 }).await.unwrap() });
@@ -186,7 +229,10 @@ fn spawn_after_shutdown_is_cancelled() {
     let handle = rt.handle();
     drop(rt);
     let err = futures::executor::block_on(handle.spawn(async { 1 })).unwrap_err();
-    assert!(err.is_cancelled(), "a task spawned on a shut-down runtime is cancelled, not run");
+    assert!(
+        err.is_cancelled(),
+        "a task spawned on a shut-down runtime is cancelled, not run"
+    );
 }
 
 /// Runs this test binary again with `vars` set, running only `test`.
@@ -244,5 +290,8 @@ fn global_runtime_panics_on_a_bad_gmp_maxprocs() {
     let out = child("child_uses_global_runtime", &[("GMP_MAXPROCS", "abc")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("GMP_MAXPROCS"), "the panic must name the variable: {stderr}");
+    assert!(
+        stderr.contains("GMP_MAXPROCS"),
+        "the panic must name the variable: {stderr}"
+    );
 }

@@ -44,7 +44,10 @@ fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> 
 #[test]
 fn blocked_poll_loses_its_proc() {
     let rt = ticker_finishes_before_the_blocker(|| std::thread::sleep(Duration::from_millis(1500)));
-    assert!(rt.metrics().proc(0).handoffs() >= 1, "sysmon must count the handoff");
+    assert!(
+        rt.metrics().proc(0).handoffs() >= 1,
+        "sysmon must count the handoff"
+    );
 }
 
 #[test]
@@ -101,7 +104,9 @@ fn spawn_blocking_runs_closures_in_parallel() {
 #[test]
 fn spawn_blocking_gives_the_panic() {
     let rt = one_proc();
-    let err = rt.block_on(spawn_blocking(|| panic!("in the pool"))).unwrap_err();
+    let err = rt
+        .block_on(spawn_blocking(|| panic!("in the pool")))
+        .unwrap_err();
     assert!(err.is_panic());
     assert_eq!(rt.block_on(spawn_blocking(|| 5)).unwrap(), 5);
 }
@@ -139,7 +144,11 @@ fn block_in_place_outside_a_runtime_just_runs() {
 fn max_threads_caps_the_ms_without_crashing() {
     // 1 P, at most 2 Ms: two tasks blocked at once use both; a third must
     // wait for one of them instead of starting an M.
-    let rt = Runtime::builder().max_procs(1).max_threads(2).build().unwrap();
+    let rt = Runtime::builder()
+        .max_procs(1)
+        .max_threads(2)
+        .build()
+        .unwrap();
     let done = rt.block_on(async {
         let hs: Vec<_> = (0..3)
             .map(|_| spawn(async { std::thread::sleep(Duration::from_millis(100)) }))

@@ -89,13 +89,20 @@ fn full_lrq_spills_129_tasks_to_grq() {
             // one more than its 256 slots.
             let handles: Vec<_> = (0..258).map(|_| spawn(async {})).collect();
             let m = Handle::current().metrics();
-            let out = (m.proc(0).spills(), m.global_queue_depth(), m.proc(0).local_queue_depth());
+            let out = (
+                m.proc(0).spills(),
+                m.global_queue_depth(),
+                m.proc(0).local_queue_depth(),
+            );
             std::mem::forget(handles);
             out
         }))
         .unwrap();
     assert_eq!(spills, 1, "one overflow of the LRQ");
-    assert_eq!(grq, 129, "the oldest half (128) and the new task go to the GRQ");
+    assert_eq!(
+        grq, 129,
+        "the oldest half (128) and the new task go to the GRQ"
+    );
     assert_eq!(local, 129, "128 tasks stay in the LRQ, plus runnext");
 }
 
@@ -123,7 +130,10 @@ fn grq_is_looked_at_every_61st_tick() {
     let order = log.get();
     let from_grq = |id: usize| id < 128 || id == 256;
     // While the LRQ still had tasks, GRQ tasks ran only on every 61st tick.
-    let last_local = order.iter().rposition(|&id| (128..256).contains(&id)).unwrap();
+    let last_local = order
+        .iter()
+        .rposition(|&id| (128..256).contains(&id))
+        .unwrap();
     let positions: Vec<usize> = order[..last_local]
         .iter()
         .enumerate()
@@ -159,7 +169,8 @@ fn grq_batch_is_capped_at_128() {
                     // a 61st tick, or first of a GRQ batch once the LRQ is
                     // empty: record what the P holds.
                     let m = Handle::current().metrics();
-                    *s.lock().unwrap() = Some((m.proc(0).local_queue_depth(), m.global_queue_depth()));
+                    *s.lock().unwrap() =
+                        Some((m.proc(0).local_queue_depth(), m.global_queue_depth()));
                 }
             }));
         }
@@ -173,7 +184,10 @@ fn grq_batch_is_capped_at_128() {
     let (local, global) = seen.lock().unwrap().unwrap();
     // Task 0 ran on the first fairness tick, while the LRQ still held most
     // of its 128 tasks; or from a batch. Either way no batch exceeds 128.
-    assert!(local <= 128, "an LRQ never receives more than a 128-task batch: {local}");
+    assert!(
+        local <= 128,
+        "an LRQ never receives more than a 128-task batch: {local}"
+    );
     assert!(global <= 257, "at least one task left the GRQ: {global}");
 }
 
@@ -206,7 +220,10 @@ fn idle_proc_steals_from_a_busy_one() {
     let stolen: u64 = (0..2).map(|i| m.proc(i).stolen()).sum();
     assert!(steals >= 1, "the idle P must steal from the busy one");
     assert!(stolen >= steals, "each steal takes at least one task");
-    assert!(threads.lock().unwrap().len() >= 2, "the tasks must run on two Ms");
+    assert!(
+        threads.lock().unwrap().len() >= 2,
+        "the tasks must run on two Ms"
+    );
 }
 
 #[test]
@@ -226,7 +243,10 @@ fn task_in_runnext_of_a_blocked_p_still_runs() {
                 ok
             }))
             .unwrap();
-        assert!(ran, "a task in the runnext of a blocked P never ran (procs = {procs})");
+        assert!(
+            ran,
+            "a task in the runnext of a blocked P never ran (procs = {procs})"
+        );
     }
 }
 

@@ -59,8 +59,14 @@ fn a_million_tasks_woken_from_foreign_threads_each_run_once() {
         .filter(|&i| runs[i].load(Ordering::Relaxed) != 1)
         .take(10)
         .collect();
-    assert!(bad.is_empty(), "tasks that did not run exactly once: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "tasks that did not run exactly once: {bad:?}"
+    );
     let m = rt.metrics();
     let polls: u64 = (0..m.procs()).map(|i| m.proc(i).polls()).sum();
-    assert!(polls >= TASKS as u64, "every task was polled at least once ({polls})");
+    assert!(
+        polls >= TASKS as u64,
+        "every task was polled at least once ({polls})"
+    );
 }

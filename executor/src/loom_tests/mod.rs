@@ -24,8 +24,14 @@ mod handoff;
 mod park;
 mod queue;
 
-/// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set.
-const DEFAULT_PREEMPTIONS: usize = 2;
+/// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set. Every
+/// two-thread model and the queue models finish in about a second with 3
+/// (a few seconds with 4).
+const DEFAULT_PREEMPTIONS: usize = 3;
+
+/// For the three-thread park model: about 3 s with 2, 40 s with 3, over
+/// 5 minutes with 4.
+const SMALL_PREEMPTIONS: usize = 2;
 
 /// Runs `f` under loom with the preemption bound of the environment, else
 /// `preemptions`.

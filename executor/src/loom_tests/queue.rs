@@ -35,8 +35,15 @@ fn thief(victim: Arc<LocalQueue<Item>>, steal_runnext: bool) -> Vec<usize> {
     let mine = LocalQueue::new();
     let mut ran = Vec::new();
     if let Some((task, n)) = victim.steal_into(&mine, steal_runnext) {
-        assert!(n >= 1 && n <= LOCAL_QUEUE_CAPACITY / 2, "a steal takes at most half a ring");
-        assert_eq!(mine.len(), n - 1, "the thief's ring holds the stolen tasks but the one it runs");
+        assert!(
+            (1..=LOCAL_QUEUE_CAPACITY / 2).contains(&n),
+            "a steal takes at most half a ring"
+        );
+        assert_eq!(
+            mine.len(),
+            n - 1,
+            "the thief's ring holds the stolen tasks but the one it runs"
+        );
         ran.push(task.id);
         ran.extend(mine.drain().map(|t| t.id));
     }
@@ -44,7 +51,10 @@ fn thief(victim: Arc<LocalQueue<Item>>, steal_runnext: bool) -> Vec<usize> {
 }
 
 fn check_len(q: &LocalQueue<Item>) {
-    assert!(q.len() <= LOCAL_QUEUE_CAPACITY, "the ring claims more tasks than it has slots");
+    assert!(
+        q.len() <= LOCAL_QUEUE_CAPACITY,
+        "the ring claims more tasks than it has slots"
+    );
 }
 
 /// Owner fills the ring, overflows it through `push_runnext`, pops; one
