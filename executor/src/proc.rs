@@ -91,7 +91,7 @@ impl Proc {
 
     /// Whether the P has runnable tasks of its own. A snapshot.
     pub(crate) fn has_work(&self) -> bool {
-        !self.queue.is_empty() || self.yielded.len() > 0
+        !self.queue.is_empty() || !self.yielded.is_empty()
     }
 
     /// Runnable tasks of its own: LRQ, runnext and yielders. A snapshot.

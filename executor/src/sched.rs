@@ -100,7 +100,7 @@ impl Shared {
         let procs: Box<[Proc]> = (0..config.procs).map(Proc::new).collect();
         let n = procs.len();
         let trace = trace::Recorder::new(config.trace_path.clone(), n);
-        let shared = Arc::new(Shared {
+        Arc::new(Shared {
             procs,
             sched: Mutex::new(SchedState {
                 grq: VecDeque::new(),
@@ -125,8 +125,7 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             config,
             _driver: gmp_reactor::Reactor::get().driver_guard(),
-        });
-        shared
+        })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SchedState> {

@@ -35,11 +35,7 @@ pub(crate) fn render(shared: &Shared, uptime: Duration) -> String {
     if !shared.config.scheddetail {
         out.push_str(" [");
         for p in procs.iter() {
-            let _ = write!(
-                out,
-                " {}",
-                p.local_len()
-            );
+            let _ = write!(out, " {}", p.local_len());
         }
         out.push_str(" ] schedticks=[");
         for p in procs.iter() {

@@ -71,19 +71,15 @@ fn abort_before_the_first_poll_and_after_completion() {
     let drops = DropCount::default();
     let g = drops.guard();
     let done = rt.spawn(async { 1 });
-    assert_eq!(
-        rt.block_on(async {
-            let h = spawn(async move {
-                let _g = g;
-                2
-            });
-            h.abort();
-            h.await
-        })
-        .unwrap_err()
-        .is_cancelled(),
-        true
-    );
+    let aborted = rt.block_on(async {
+        let h = spawn(async move {
+            let _g = g;
+            2
+        });
+        h.abort();
+        h.await
+    });
+    assert!(aborted.unwrap_err().is_cancelled());
     assert_eq!(drops.get(), 1);
     while !done.is_finished() {
         std::thread::yield_now();
@@ -153,7 +149,8 @@ fn shutdown_timeout_returns_while_a_poll_is_stuck() {
 
 #[test]
 fn builder_rejects_bad_settings_naming_them() {
-    let cases: Vec<(&str, Box<dyn Fn() -> std::io::Result<Runtime>>)> = vec![
+    type Build = Box<dyn Fn() -> std::io::Result<Runtime>>;
+    let cases: Vec<(&str, Build)> = vec![
         (
             "max_procs",
             Box::new(|| Runtime::builder().max_procs(0).build()),

@@ -1,7 +1,7 @@
 //! The scheduling rules of design §2, each observed through the order in
 //! which tasks run or through the metrics counters.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 

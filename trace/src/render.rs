@@ -857,9 +857,7 @@ impl Marks {
             };
             let label = n(tasks as usize);
             let lx = col as f64 + 3.0;
-            let free = label_end
-                .get(&(thief, down))
-                .map_or(true, |&e| lx > e + 6.0);
+            let free = label_end.get(&(thief, down)).is_none_or(|&e| lx > e + 6.0);
             if free && labelled.insert((thief, col)) {
                 let ly = if down { to_y - 7.0 } else { to_y + 14.0 };
                 let _ = write!(
