@@ -24,6 +24,7 @@ use crate::sync::Ordering;
 pub struct Metrics {
     procs: Vec<ProcMetrics>,
     threads: usize,
+    idle_procs: usize,
     idle_threads: usize,
     spinning_threads: usize,
     global_queue_depth: usize,
@@ -70,6 +71,7 @@ impl Metrics {
         Metrics {
             procs,
             threads: shared.nthreads.load(Ordering::Relaxed),
+            idle_procs: shared.npidle.load(Ordering::Relaxed),
             idle_threads: shared.nmidle.load(Ordering::Relaxed),
             spinning_threads: shared.nmspinning.load(Ordering::Relaxed),
             global_queue_depth: shared.grq_len.load(Ordering::Relaxed),
@@ -100,6 +102,20 @@ impl Metrics {
     /// ```
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Ps in the idle list: no M holds them. An M blocked in the reactor
+    /// holds none, so while every task waits for I/O or timers this equals
+    /// [`procs`](Metrics::procs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(2).build().unwrap();
+    /// assert_eq!(rt.metrics().idle_procs(), 2); // nothing to run yet
+    /// ```
+    pub fn idle_procs(&self) -> usize {
+        self.idle_procs
     }
 
     /// Ms parked without a P.
