@@ -176,6 +176,11 @@ impl Builder {
         if shared.config.sysmon {
             crate::sysmon::start(&shared)?;
         }
+        // M0: the runtime holds the reactor's driver guard, so one of its Ms
+        // must be there to block in the reactor even before any task runs
+        // (a `block_on` that only sleeps, gmp I/O used from other
+        // executors). It finds no work and parks in the reactor.
+        shared.start_idle(1);
         Ok(Runtime::from_shared(shared))
     }
 

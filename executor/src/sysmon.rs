@@ -261,9 +261,13 @@ impl Monitor {
                     continue;
                 }
             };
+            let npidle = shared.npidle.load(Ordering::SeqCst);
+            // Go's rule: the P is needed if it has work of its own, or if no
+            // P is idle and no M spins, so that nobody else would pick up
+            // work arriving now (a timer that fired, a wake from the
+            // reactor, the GRQ).
             let has_work = proc.has_work()
-                || (shared.grq_len.load(Ordering::SeqCst) > 0
-                    && shared.npidle.load(Ordering::SeqCst) == 0);
+                || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
             let age = now.duration_since(since);
             if age < FORCE_RETAKE {
                 if age < HANDOFF_AFTER || !has_work {
