@@ -1,0 +1,692 @@
+//! Hand-off benchmarks: what sysmon's retake of a blocked M's P buys, and
+//! what it costs.
+//!
+//! ```text
+//! cargo bench --bench handoff
+//! ```
+//!
+//! Three sections, gmp and tokio in one run:
+//!
+//! * **stall** — one P (gmp `max_procs(1)`; tokio `worker_threads(1)` and
+//!   `current_thread`): a 1 ms ticker runs for 300 ms while another task
+//!   blocks its thread for 200 ms inside one poll (`std::thread::sleep`, no
+//!   `block_in_place`). Reported: the largest gap between two ticks, median
+//!   and max over [`STALL_RUNS`] runs, for gmp, gmp with `sysmon(false)`
+//!   (no hand-off: the baseline gmp would be without it) and tokio. A
+//!   diagnostic row replaces the timer-driven ticker by a `yield_now` loop,
+//!   whose wake-up does not depend on anyone polling the reactor.
+//! * **overhead** — the scheduler workloads of `benches/common` (same
+//!   parameters) on 2 Ps with sysmon on and off, alternating iterations so
+//!   that both see the same noise; reported as the sysmon-off/sysmon-on time
+//!   ratio (below 1: sysmon costs time).
+//! * **compute** — 2 000 tasks on 2 Ps, each polled 4 times for a random
+//!   50–500 µs of spinning, separated by `yield_now`: wall time with sysmon
+//!   on and off (the loss from hand-off), the handoffs it caused and the Ms
+//!   the runtime ends with.
+//!
+//! The workloads are written here rather than taken from `benches/common`:
+//! its workloads are private to that module and register criterion groups,
+//! and its `Gmp` runtime is always built with the default `Builder`, so
+//! there is no way to ask it for `sysmon(false)`.
+//!
+//! The run ends with markdown tables on stdout and writes the same numbers
+//! to `target/handoff.json`. Without `--bench` (as under `cargo test
+//! --benches`) it runs each case once, small, as a smoke test, and writes
+//! nothing.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// How long the ticker of the stall section runs.
+const TICK_RUN: Duration = Duration::from_millis(300);
+/// The ticker's period.
+const TICK: Duration = Duration::from_millis(1);
+/// How long the blocker waits (asynchronously) before blocking, so the
+/// ticker is under way.
+const BLOCK_AFTER: Duration = Duration::from_millis(20);
+/// How long the blocker blocks its thread inside one poll.
+const BLOCK_FOR: Duration = Duration::from_millis(200);
+/// Runs per stall configuration.
+const STALL_RUNS: usize = 5;
+/// Ps (worker threads) of the overhead and compute sections.
+const WORKERS: usize = 2;
+
+/// How much of each section to run.
+struct Plan {
+    /// Whether this is the full run (`--bench`) rather than a smoke test.
+    full: bool,
+    stall_runs: usize,
+    /// Timed iterations per sysmon setting and workload:
+    /// spawn_many_local, yield_many, chained_spawn, skynet.
+    overhead_iters: [usize; 4],
+    compute_tasks: usize,
+    compute_rounds: usize,
+}
+
+impl Plan {
+    fn from_args() -> Plan {
+        if std::env::args().any(|a| a == "--bench") {
+            Plan {
+                full: true,
+                stall_runs: STALL_RUNS,
+                overhead_iters: [150, 60, 300, 10],
+                compute_tasks: 2_000,
+                compute_rounds: 5,
+            }
+        } else {
+            Plan {
+                full: false,
+                stall_runs: 1,
+                overhead_iters: [1, 1, 1, 1],
+                compute_tasks: 100,
+                compute_rounds: 1,
+            }
+        }
+    }
+}
+
+fn main() {
+    let plan = Plan::from_args();
+    if !plan.full {
+        eprintln!("handoff: smoke test (run with `cargo bench --bench handoff` for numbers)");
+    }
+    let started = Instant::now();
+    let stall = stall_section(&plan);
+    let overhead = overhead_section(&plan);
+    let compute = compute_section(&plan);
+
+    let mut report = String::new();
+    stall_table(&mut report, &stall);
+    overhead_table(&mut report, &overhead);
+    compute_table(&mut report, &compute, plan.compute_tasks);
+    println!("{report}");
+    println!("(whole run: {:.1} s)", started.elapsed().as_secs_f64());
+
+    if plan.full {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/handoff.json");
+        let json = to_json(&stall, &overhead, &compute, plan.compute_tasks);
+        match std::fs::write(&path, json) {
+            Ok(()) => println!("results written to {}", path.display()),
+            Err(err) => panic!("cannot write {}: {err}", path.display()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Stall
+// ---------------------------------------------------------------------------
+
+/// The largest tick gaps of one configuration, one per run.
+struct StallRow {
+    name: &'static str,
+    gaps: Vec<Duration>,
+    /// gmp only: handoffs per run.
+    handoffs: Option<Vec<u64>>,
+    /// gmp only: Ms alive at the end of each run.
+    threads: Option<Vec<usize>>,
+}
+
+/// Ticks every [`TICK`] for [`TICK_RUN`] with `$interval` (a gmp or tokio
+/// interval); evaluates to the largest gap between two ticks.
+macro_rules! ticker {
+    ($interval:expr) => {
+        async move {
+            let mut interval = $interval;
+            interval.tick().await;
+            let start = Instant::now();
+            let mut last = start;
+            let mut max_gap = Duration::ZERO;
+            while last - start < TICK_RUN {
+                interval.tick().await;
+                let now = Instant::now();
+                max_gap = max_gap.max(now - last);
+                last = now;
+            }
+            max_gap
+        }
+    };
+}
+
+/// Waits [`BLOCK_AFTER`] with `$sleep`, then blocks the thread for
+/// [`BLOCK_FOR`] inside one poll, with no annotation.
+macro_rules! blocker {
+    ($sleep:expr) => {
+        async move {
+            $sleep(BLOCK_AFTER).await;
+            std::thread::sleep(BLOCK_FOR);
+        }
+    };
+}
+
+/// A task that yields for [`TICK_RUN`]; evaluates to the largest gap between
+/// two of its polls. Its wake-up is a push to the LRQ, not a timer.
+async fn yielder() -> Duration {
+    let start = Instant::now();
+    let mut last = start;
+    let mut max_gap = Duration::ZERO;
+    while last - start < TICK_RUN {
+        gmp::yield_now().await;
+        let now = Instant::now();
+        max_gap = max_gap.max(now - last);
+        last = now;
+    }
+    max_gap
+}
+
+/// The waker of the stall section's gmp runs: a timer ticker or a yielder.
+#[derive(Clone, Copy)]
+enum Waker {
+    Timer,
+    Yield,
+}
+
+/// One stall run on a fresh one-P gmp runtime: (largest gap, handoffs, Ms).
+fn stall_gmp(sysmon: bool, waker: Waker) -> (Duration, u64, usize) {
+    let rt = gmp_runtime(1, sysmon);
+    let gap = rt.block_on(async {
+        let ticker = match waker {
+            Waker::Timer => gmp::spawn(ticker!(gmp::time::interval(TICK))),
+            Waker::Yield => gmp::spawn(yielder()),
+        };
+        let blocker = gmp::spawn(blocker!(gmp::time::sleep));
+        blocker.await.expect("gmp: the blocker panicked");
+        ticker.await.expect("gmp: the ticker panicked")
+    });
+    let m = rt.metrics();
+    (gap, total_handoffs(&m), m.threads())
+}
+
+/// One stall run on a fresh tokio runtime: the largest gap.
+fn stall_tokio(rt: tokio::runtime::Runtime) -> Duration {
+    rt.block_on(async {
+        let ticker = tokio::spawn(ticker!({
+            let mut interval = tokio::time::interval(TICK);
+            // gmp's interval skips missed ticks; make tokio's do the same.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            interval
+        }));
+        let blocker = tokio::spawn(blocker!(tokio::time::sleep));
+        blocker.await.expect("tokio: the blocker panicked");
+        ticker.await.expect("tokio: the ticker panicked")
+    })
+}
+
+fn stall_section(plan: &Plan) -> Vec<StallRow> {
+    let gmp_row = |name, sysmon, waker| {
+        let (mut gaps, mut handoffs, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..plan.stall_runs {
+            let (gap, h, t) = stall_gmp(sysmon, waker);
+            gaps.push(gap);
+            handoffs.push(h);
+            threads.push(t);
+        }
+        StallRow {
+            name,
+            gaps,
+            handoffs: Some(handoffs),
+            threads: Some(threads),
+        }
+    };
+    let tokio_row = |name, build: &dyn Fn() -> tokio::runtime::Runtime| StallRow {
+        name,
+        gaps: (0..plan.stall_runs).map(|_| stall_tokio(build())).collect(),
+        handoffs: None,
+        threads: None,
+    };
+    vec![
+        gmp_row("gmp (sysmon on)", true, Waker::Timer),
+        gmp_row("gmp sysmon(false)", false, Waker::Timer),
+        tokio_row("tokio multi_thread, 1 worker", &|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("cannot build the tokio runtime")
+        }),
+        tokio_row("tokio current_thread", &|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cannot build the tokio runtime")
+        }),
+        gmp_row(
+            "gmp (sysmon on), yield_now loop instead of ticker",
+            true,
+            Waker::Yield,
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Overhead: scheduler workloads, sysmon on against off
+// ---------------------------------------------------------------------------
+
+/// One workload's timings, each setting's iterations.
+struct OverheadRow {
+    name: &'static str,
+    on: Vec<Duration>,
+    off: Vec<Duration>,
+}
+
+/// Tasks spawned by `spawn_many_local`.
+const NUM_SPAWN: usize = 10_000;
+
+/// `block_on` spawns 10 000 tasks; each decrements a counter, the last one
+/// tells the `block_on` thread through a channel.
+fn spawn_many_local(rt: &gmp::Runtime) {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
+    rt.block_on(async {
+        for _ in 0..NUM_SPAWN {
+            let tx = tx.clone();
+            let rem = rem.clone();
+            drop(gmp::spawn(async move {
+                if 1 == rem.fetch_sub(1, Relaxed) {
+                    tx.send(()).unwrap();
+                }
+            }));
+        }
+        rx.recv().unwrap();
+    });
+}
+
+/// The bench thread spawns 200 tasks that each yield 1 000 times.
+fn yield_many(rt: &gmp::Runtime) {
+    const NUM_YIELD: usize = 1_000;
+    const TASKS: usize = 200;
+    let (tx, rx) = mpsc::sync_channel(TASKS);
+    for _ in 0..TASKS {
+        let tx = tx.clone();
+        drop(rt.spawn(async move {
+            for _ in 0..NUM_YIELD {
+                gmp::yield_now().await;
+            }
+            tx.send(()).unwrap();
+        }));
+    }
+    for _ in 0..TASKS {
+        rx.recv().unwrap();
+    }
+}
+
+/// A chain of 1 000 tasks, each spawning the next one.
+fn chained_spawn(rt: &gmp::Runtime) {
+    fn link(done: mpsc::SyncSender<()>, n: usize) {
+        if n == 0 {
+            done.send(()).unwrap();
+        } else {
+            drop(gmp::spawn(async move { link(done, n - 1) }));
+        }
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    rt.block_on(async {
+        drop(gmp::spawn(async move { link(tx, 1_000) }));
+        rx.recv().unwrap();
+    });
+}
+
+/// Skynet: a 10-ary tree of 1 111 111 spawned tasks; the leaves return their
+/// numbers, every inner task sums its 10 children.
+fn skynet(rt: &gmp::Runtime) {
+    const LEAVES: u64 = 1_000_000;
+
+    // Not an `async fn`: the declared `+ Send` breaks the recursive cycle.
+    #[allow(clippy::manual_async_fn)]
+    fn node(num: u64, size: u64) -> impl Future<Output = u64> + Send + 'static {
+        async move {
+            if size == 1 {
+                return num;
+            }
+            let child = size / 10;
+            let children: Vec<_> = (0..10)
+                .map(|i| gmp::spawn(node(num + i * child, child)))
+                .collect();
+            let mut sum = 0;
+            for child in children {
+                sum += child.await.unwrap();
+            }
+            sum
+        }
+    }
+
+    let sum = rt.block_on(async { gmp::spawn(node(0, LEAVES)).await.unwrap() });
+    assert_eq!(sum, LEAVES * (LEAVES - 1) / 2, "gmp: wrong skynet sum");
+}
+
+/// A scheduler workload: one iteration on the given runtime.
+type Workload = fn(&gmp::Runtime);
+
+fn overhead_section(plan: &Plan) -> Vec<OverheadRow> {
+    let on = gmp_runtime(WORKERS, true);
+    let off = gmp_runtime(WORKERS, false);
+    let workloads: [(&'static str, Workload); 4] = [
+        ("spawn_many_local", spawn_many_local),
+        ("yield_many", yield_many),
+        ("chained_spawn", chained_spawn),
+        ("skynet", skynet),
+    ];
+    workloads
+        .iter()
+        .zip(plan.overhead_iters)
+        .map(|(&(name, workload), iters)| {
+            // One untimed warm-up each, then alternate so that both settings
+            // share the machine's noise.
+            workload(&on);
+            workload(&off);
+            let mut row = OverheadRow {
+                name,
+                on: Vec::new(),
+                off: Vec::new(),
+            };
+            for i in 0..iters {
+                let time = |rt: &gmp::Runtime| {
+                    let start = Instant::now();
+                    workload(rt);
+                    start.elapsed()
+                };
+                if i % 2 == 0 {
+                    row.on.push(time(&on));
+                    row.off.push(time(&off));
+                } else {
+                    row.off.push(time(&off));
+                    row.on.push(time(&on));
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Compute: long polls, sysmon on against off
+// ---------------------------------------------------------------------------
+
+/// Polls per task in the compute section.
+const COMPUTE_POLLS: usize = 4;
+
+/// One run of the compute workload.
+struct ComputeRun {
+    time: Duration,
+    handoffs: u64,
+    threads: usize,
+}
+
+/// The compute section's runs, per sysmon setting, and the spin they share.
+struct Compute {
+    on: Vec<ComputeRun>,
+    off: Vec<ComputeRun>,
+    /// Sum of all spins of one run: CPU time the tasks ask for.
+    total_spin: Duration,
+}
+
+/// The spins of task `task`: [`COMPUTE_POLLS`] durations in 50..=500 µs,
+/// the same in every run (xorshift seeded by the task number).
+fn spins(task: usize) -> [Duration; COMPUTE_POLLS] {
+    let mut x = (task as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = [Duration::ZERO; COMPUTE_POLLS];
+    for d in &mut out {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *d = Duration::from_micros(50 + x % 451);
+    }
+    out
+}
+
+/// Spins the CPU for `d`, without a syscall.
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// One run on a fresh 2-P runtime.
+fn compute_run(sysmon: bool, tasks: usize) -> ComputeRun {
+    let rt = gmp_runtime(WORKERS, sysmon);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            rt.spawn(async move {
+                for (i, d) in spins(t).into_iter().enumerate() {
+                    if i > 0 {
+                        gmp::yield_now().await;
+                    }
+                    spin(d);
+                }
+            })
+        })
+        .collect();
+    rt.block_on(async {
+        for h in handles {
+            h.await.expect("compute task panicked");
+        }
+    });
+    let time = start.elapsed();
+    let m = rt.metrics();
+    ComputeRun {
+        time,
+        handoffs: total_handoffs(&m),
+        threads: m.threads(),
+    }
+}
+
+fn compute_section(plan: &Plan) -> Compute {
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for round in 0..plan.compute_rounds {
+        if round % 2 == 0 {
+            on.push(compute_run(true, plan.compute_tasks));
+            off.push(compute_run(false, plan.compute_tasks));
+        } else {
+            off.push(compute_run(false, plan.compute_tasks));
+            on.push(compute_run(true, plan.compute_tasks));
+        }
+    }
+    Compute {
+        on,
+        off,
+        total_spin: (0..plan.compute_tasks).flat_map(spins).sum(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers and the report
+// ---------------------------------------------------------------------------
+
+fn gmp_runtime(procs: usize, sysmon: bool) -> gmp::Runtime {
+    match gmp::Runtime::builder()
+        .max_procs(procs)
+        .sysmon(sysmon)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => panic!("cannot build the gmp runtime: {err}"),
+    }
+}
+
+fn total_handoffs(m: &gmp::Metrics) -> u64 {
+    (0..m.procs()).map(|i| m.proc(i).handoffs()).sum()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(values: &[Duration]) -> Duration {
+    let mut v = values.to_vec();
+    v.sort();
+    match v.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2,
+    }
+}
+
+fn max(values: &[Duration]) -> Duration {
+    values.iter().copied().max().unwrap_or_default()
+}
+
+fn list<T: std::fmt::Display>(values: impl IntoIterator<Item = T>) -> String {
+    values
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn ms_list(values: &[Duration]) -> String {
+    list(values.iter().map(|d| format!("{:.1}", ms(*d))))
+}
+
+fn stall_table(out: &mut String, rows: &[StallRow]) {
+    let _ = writeln!(
+        out,
+        "\n## stall: largest gap between 1 ms ticks while a task blocks 200 ms (1 P)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| runtime | median (ms) | max (ms) | per run (ms) | handoffs per run | Ms at end |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---|---|---|");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {} | {} | {} |",
+            row.name,
+            ms(median(&row.gaps)),
+            ms(max(&row.gaps)),
+            ms_list(&row.gaps),
+            row.handoffs.as_ref().map_or("-".into(), |h| list(h.iter())),
+            row.threads.as_ref().map_or("-".into(), |t| list(t.iter())),
+        );
+    }
+}
+
+fn overhead_table(out: &mut String, rows: &[OverheadRow]) {
+    let _ = writeln!(
+        out,
+        "\n## overhead: scheduler workloads on {WORKERS} Ps, sysmon on vs off (median)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| workload | iterations | sysmon on (ms) | sysmon off (ms) | off/on |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for row in rows {
+        let (on, off) = (median(&row.on), median(&row.off));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} | {:.3} | {:.3} |",
+            row.name,
+            row.on.len(),
+            ms(on),
+            ms(off),
+            off.as_secs_f64() / on.as_secs_f64()
+        );
+    }
+}
+
+fn compute_table(out: &mut String, c: &Compute, tasks: usize) {
+    let _ = writeln!(
+        out,
+        "\n## compute: {tasks} tasks x {COMPUTE_POLLS} polls of 50-500 µs spin on {WORKERS} Ps \
+         (ideal {:.1} ms)\n",
+        ms(c.total_spin) / WORKERS as f64
+    );
+    let _ = writeln!(
+        out,
+        "| sysmon | median (ms) | per run (ms) | tasks/s | handoffs per run | Ms at end |"
+    );
+    let _ = writeln!(out, "|---|---:|---|---:|---|---|");
+    for (name, runs) in [("on", &c.on), ("off", &c.off)] {
+        let times: Vec<_> = runs.iter().map(|r| r.time).collect();
+        let med = median(&times);
+        let _ = writeln!(
+            out,
+            "| {name} | {:.1} | {} | {:.0} | {} | {} |",
+            ms(med),
+            ms_list(&times),
+            tasks as f64 / med.as_secs_f64(),
+            list(runs.iter().map(|r| r.handoffs)),
+            list(runs.iter().map(|r| r.threads)),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nloss from hand-off (median on / median off - 1): {:+.2} %",
+        compute_loss(c) * 100.0
+    );
+}
+
+fn compute_loss(c: &Compute) -> f64 {
+    let on: Vec<_> = c.on.iter().map(|r| r.time).collect();
+    let off: Vec<_> = c.off.iter().map(|r| r.time).collect();
+    median(&on).as_secs_f64() / median(&off).as_secs_f64() - 1.0
+}
+
+/// The results as JSON (written by hand: the bench has no serde).
+fn to_json(stall: &[StallRow], overhead: &[OverheadRow], c: &Compute, tasks: usize) -> String {
+    let ms_array =
+        |v: &[Duration]| format!("[{}]", list(v.iter().map(|d| format!("{:.4}", ms(*d)))));
+    let mut s = String::from("{\n  \"stall\": [\n");
+    for (i, row) in stall.iter().enumerate() {
+        let _ = write!(
+            s,
+            "    {{\"runtime\": \"{}\", \"median_ms\": {:.4}, \"max_ms\": {:.4}, \"gaps_ms\": {}",
+            row.name,
+            ms(median(&row.gaps)),
+            ms(max(&row.gaps)),
+            ms_array(&row.gaps)
+        );
+        if let Some(h) = &row.handoffs {
+            let _ = write!(s, ", \"handoffs\": [{}]", list(h.iter()));
+        }
+        if let Some(t) = &row.threads {
+            let _ = write!(s, ", \"threads\": [{}]", list(t.iter()));
+        }
+        let comma = if i + 1 < stall.len() { "," } else { "" };
+        let _ = writeln!(s, "}}{comma}");
+    }
+    s.push_str("  ],\n  \"overhead\": [\n");
+    for (i, row) in overhead.iter().enumerate() {
+        let (on, off) = (median(&row.on), median(&row.off));
+        let comma = if i + 1 < overhead.len() { "," } else { "" };
+        let _ = writeln!(
+            s,
+            "    {{\"workload\": \"{}\", \"on_median_ms\": {:.4}, \"off_median_ms\": {:.4}, \
+             \"off_over_on\": {:.4}, \"on_ms\": {}, \"off_ms\": {}}}{comma}",
+            row.name,
+            ms(on),
+            ms(off),
+            off.as_secs_f64() / on.as_secs_f64(),
+            ms_array(&row.on),
+            ms_array(&row.off)
+        );
+    }
+    let runs = |runs: &[ComputeRun]| {
+        let times: Vec<_> = runs.iter().map(|r| r.time).collect();
+        format!(
+            "{{\"median_ms\": {:.4}, \"times_ms\": {}, \"handoffs\": [{}], \"threads\": [{}]}}",
+            ms(median(&times)),
+            ms_array(&times),
+            list(runs.iter().map(|r| r.handoffs)),
+            list(runs.iter().map(|r| r.threads))
+        )
+    };
+    let _ = write!(
+        s,
+        "  ],\n  \"compute\": {{\"tasks\": {tasks}, \"polls_per_task\": {COMPUTE_POLLS}, \
+         \"procs\": {WORKERS}, \"ideal_ms\": {:.4}, \"loss\": {:.5},\n    \"sysmon_on\": {},\n    \
+         \"sysmon_off\": {}}}\n}}\n",
+        ms(c.total_spin) / WORKERS as f64,
+        compute_loss(c),
+        runs(&c.on),
+        runs(&c.off)
+    );
+    s
+}
