@@ -75,16 +75,17 @@ async fn runnext() {
 
 /// P: one task fills its P's queue; the idle P steals half of it.
 async fn stealing() {
-    println!("\n== stealing: one task spawns 1,000 half-millisecond computations");
+    println!("\n== stealing: one task spawns 200 one-millisecond computations");
     let before = Handle::current().metrics();
     let per_thread = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     let p = per_thread.clone();
     gmp::spawn(async move {
-        let hs: Vec<_> = (0..1000)
+        // 200 fit in its P's LRQ (256 slots): the other P must steal them.
+        let hs: Vec<_> = (0..200)
             .map(|_| {
                 let p = p.clone();
                 gmp::spawn(async move {
-                    spin(Duration::from_micros(500));
+                    spin(Duration::from_millis(1));
                     let name = std::thread::current().name().unwrap_or("?").to_owned();
                     *p.lock().unwrap().entry(name).or_insert(0usize) += 1;
                 })

@@ -242,3 +242,28 @@ async fn gmp_test_macro_runs_on_its_own_runtime() {
     assert_eq!(gmp::Handle::current().metrics().procs(), 1);
     gmp::time::sleep(Duration::from_millis(1)).await;
 }
+
+#[test]
+fn timers_fire_after_another_runtime_that_watched_the_reactor_shuts_down() {
+    // Two runtimes share the process's reactor. B's M polls it while A's Ms
+    // find it taken and park; then B shuts down. A's timer must still fire.
+    for round in 0..50 {
+        let a = runtime(2);
+        let b = runtime(2);
+        let b_sleep = b.spawn(gmp::time::sleep(Duration::from_millis(3)));
+        std::thread::sleep(Duration::from_millis(1));
+        let a_sleep = a.spawn(gmp::time::sleep(Duration::from_millis(10)));
+        b.block_on(b_sleep).unwrap();
+        drop(b);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = a.handle();
+        std::thread::spawn(move || {
+            let _ = h.block_on(a_sleep);
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+            "round {round}: A's timer never fired after B stopped watching the reactor"
+        );
+    }
+}

@@ -38,6 +38,10 @@ use crate::trace::End;
 /// How long an idle M waits to be handed a P before its thread exits.
 pub(crate) const M_KEEPALIVE: Duration = Duration::from_secs(10);
 
+/// How often an idle M retries the reactor while another runtime (or the
+/// fallback thread) holds it.
+pub(crate) const REACTOR_RETRY: Duration = Duration::from_millis(10);
+
 /// The cooperative budget of one task poll (tokio's 128).
 pub(crate) const COOP_BUDGET: u32 = 128;
 
@@ -126,6 +130,8 @@ enum Parked {
     Handed(usize, bool),
     /// Time to exit (shutdown or keep-alive expired).
     Exit,
+    /// Off the idle list again, to retry the reactor.
+    Retry,
 }
 
 /// The body of an M thread, started with P `p`.
@@ -186,6 +192,8 @@ impl Worker {
     }
 
     fn become_spinning(&self) {
+        // Whoever asked for a spinner has one now (Go's `becomeSpinning`).
+        self.shared.needspinning.store(false, Ordering::Relaxed);
         self.spinning.set(true);
         self.m.spinning.store(true, Ordering::Relaxed);
         self.shared.nmspinning.fetch_add(1, Ordering::SeqCst);
@@ -457,19 +465,25 @@ impl Worker {
             }
             let since = shared.trace.now();
             let mut wakers = Vec::new();
-            let polled = Reactor::get().try_poll(None, &mut wakers);
+            let reactor = Reactor::get();
+            let token = Arc::as_ptr(shared) as usize;
+            let polled = reactor.try_poll_as(token, None, &mut wakers);
             self.m.in_reactor.store(false, Ordering::Release);
-            shared.trace.m_park(self.m.id, since, polled.is_some());
             if polled.is_none() {
                 // Somebody else watches the reactor: sleep on our variable.
-                let since = shared.trace.now();
-                let parked = self.park_m();
+                // If it is another runtime (or the fallback thread), it may
+                // stop watching without telling us: then come back and try
+                // again now and then, so our timers and I/O still fire.
+                let retry = (reactor.poller() != token).then_some(REACTOR_RETRY);
+                let parked = self.park_m(retry);
                 shared.trace.m_park(self.m.id, since, false);
-                return match parked {
-                    Parked::Handed(p, spinning) => Some(self.take_p(p, spinning)),
-                    Parked::Exit => None,
-                };
+                match parked {
+                    Parked::Handed(p, spinning) => return Some(self.take_p(p, spinning)),
+                    Parked::Exit => return None,
+                    Parked::Retry => continue,
+                }
             }
+            shared.trace.m_park(self.m.id, since, true);
             // Back from the reactor: get off the idle list, or take the P
             // that `startm` is handing us.
             let mut sched = shared.lock();
@@ -482,7 +496,7 @@ impl Worker {
                             self.inject_and_run_first(p, wakers);
                             Some(p)
                         }
-                        Parked::Exit => {
+                        Parked::Exit | Parked::Retry => {
                             wakers.into_iter().for_each(std::task::Waker::wake);
                             None
                         }
@@ -532,8 +546,9 @@ impl Worker {
     }
 
     /// Parks on the condition variable until handed a P; exits after the
-    /// keep-alive if nobody did.
-    fn park_m(&self) -> Parked {
+    /// keep-alive if nobody did. With `retry`, gives up after that long to
+    /// try the reactor again (`Parked::Retry`).
+    fn park_m(&self, retry: Option<Duration>) -> Parked {
         let m = &self.m;
         let mut park = lock(&m.park);
         loop {
@@ -545,7 +560,8 @@ impl Worker {
                 self.leave_idle_list();
                 return Parked::Exit;
             }
-            let (guard, timeout) = match m.cv.wait_timeout(park, M_KEEPALIVE) {
+            let wait = retry.unwrap_or(M_KEEPALIVE);
+            let (guard, timeout) = match m.cv.wait_timeout(park, wait) {
                 Ok(r) => r,
                 Err(poisoned) => poisoned.into_inner(),
             };
@@ -553,7 +569,11 @@ impl Worker {
             if timeout.timed_out() && park.next.is_none() {
                 drop(park);
                 if self.leave_idle_list() {
-                    return Parked::Exit;
+                    return if retry.is_some() {
+                        Parked::Retry
+                    } else {
+                        Parked::Exit
+                    };
                 }
                 // Somebody is handing us a P right now.
                 park = lock(&m.park);

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use gmp_reactor::Reactor;
 
+use crate::machine::Machine;
 use crate::proc::{ProcStats, Status};
 use crate::sched::Shared;
 use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
@@ -283,6 +284,10 @@ impl Monitor {
                 seen.poll = None;
                 ProcStats::bump(&proc.stats.handoffs, 1);
                 shared.trace.handoff(i, from_m);
+                if let Some(m) = machine(shared, from_m) {
+                    // For schedtrace: the blocked M holds no P any more.
+                    m.p.store(crate::machine::NO_P, Ordering::Relaxed);
+                }
                 shared.handoffp(i);
                 retaken += 1;
             }
@@ -291,17 +296,15 @@ impl Monitor {
     }
 }
 
+/// M `m` of `shared`, if it is alive.
+fn machine(shared: &Shared, m: usize) -> Option<Arc<Machine>> {
+    shared.lock().all_ms.iter().find(|x| x.id == m).cloned()
+}
+
 /// Whether M `m`'s thread is on a CPU (or waiting for one) rather than
 /// blocked in the kernel.
 fn m_is_running(shared: &Shared, m: usize) -> bool {
-    let tid = {
-        let sched = shared.lock();
-        sched
-            .all_ms
-            .iter()
-            .find(|x| x.id == m)
-            .map_or(0, |x| x.tid.load(Ordering::Relaxed))
-    };
+    let tid = machine(shared, m).map_or(0, |x| x.tid.load(Ordering::Relaxed));
     thread_is_running(tid).unwrap_or(false)
 }
 

@@ -98,6 +98,8 @@ pub struct Reactor {
     blocked: AtomicBool,
     /// [`Reactor::now_nanos`] at the end of the last poll.
     last_poll: AtomicU64,
+    /// Token of the thread inside `try_poll_as` (0: none or anonymous).
+    owner: AtomicUsize,
     /// The fallback driver thread and the guards that hold it off.
     pub(crate) driver: Driver,
 }
@@ -147,6 +149,7 @@ impl Reactor {
                 notified: AtomicBool::new(false),
                 blocked: AtomicBool::new(false),
                 last_poll: AtomicU64::new(Reactor::now_nanos()),
+                owner: AtomicUsize::new(0),
                 driver: Driver::new(),
             }
         })
@@ -185,7 +188,49 @@ impl Reactor {
         timeout: Option<Duration>,
         wakers: &mut Vec<Waker>,
     ) -> Option<io::Result<usize>> {
-        self.poll_inner(timeout, wakers, false)
+        self.poll_inner(0, timeout, wakers, false)
+    }
+
+    /// [`Reactor::try_poll`] on behalf of `owner` (a non-zero token, e.g. a
+    /// runtime's address), which [`Reactor::poller`] reports while the poll
+    /// lasts. A thread that finds the reactor taken can then tell whether
+    /// its own runtime watches it, or another one that may stop doing so
+    /// without telling it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Reactor;
+    /// use std::time::Duration;
+    ///
+    /// let reactor = Reactor::get();
+    /// let mut wakers = Vec::new();
+    /// if let Some(n) = reactor.try_poll_as(7, Some(Duration::ZERO), &mut wakers) {
+    ///     assert_eq!(n?, wakers.len());
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn try_poll_as(
+        &self,
+        owner: usize,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+    ) -> Option<io::Result<usize>> {
+        self.poll_inner(owner, timeout, wakers, false)
+    }
+
+    /// The token of whoever is inside `try_poll_as` now: 0 if nobody, or an
+    /// anonymous poller (`try_poll`, the fallback driver).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Reactor;
+    /// // Nobody polls on behalf of token 12345 here.
+    /// assert_ne!(Reactor::get().poller(), 12345);
+    /// ```
+    pub fn poller(&self) -> usize {
+        self.owner.load(Ordering::SeqCst)
     }
 
     /// [`Reactor::try_poll`] for the fallback driver thread: it does not
@@ -194,12 +239,13 @@ impl Reactor {
     /// the fallback thread goes on to block with the lock (which would keep
     /// the runtime's threads out of the reactor until the next event).
     pub(crate) fn poll_as_fallback(&self, wakers: &mut Vec<Waker>) -> Option<io::Result<usize>> {
-        self.poll_inner(None, wakers, true)
+        self.poll_inner(0, None, wakers, true)
     }
 
     /// Body of [`Reactor::try_poll`] and [`Reactor::poll_as_fallback`].
     fn poll_inner(
         &self,
+        owner: usize,
         timeout: Option<Duration>,
         wakers: &mut Vec<Waker>,
         as_fallback: bool,
@@ -209,6 +255,7 @@ impl Reactor {
             Err(TryLockError::WouldBlock) => return None,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
+        self.owner.store(owner, Ordering::SeqCst);
         let PollState { events, ready } = &mut *state;
         let before = wakers.len();
 
@@ -274,6 +321,7 @@ impl Reactor {
         }
 
         self.last_poll.store(Reactor::now_nanos(), Ordering::SeqCst);
+        self.owner.store(0, Ordering::SeqCst);
         Some(result.map(|()| wakers.len() - before))
     }
 

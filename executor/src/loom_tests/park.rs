@@ -228,6 +228,7 @@ impl<'a> M<'a> {
     }
 
     fn become_spinning(&mut self) {
+        self.model.needspinning.store(false, Ordering::Relaxed);
         self.spinning = true;
         self.model.nmspinning.fetch_add(1, Ordering::SeqCst);
     }
