@@ -204,7 +204,7 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
             .p
             .store(crate::machine::NO_P, crate::sync::Ordering::Relaxed);
         if proc.state.try_retake(seq) {
-            ProcStats::bump(&proc.stats.handoffs, 1);
+            ProcStats::count(&proc.stats.handoffs, 1);
             shared.trace.handoff(p, worker.m.id);
             shared.handoffp(p);
         }

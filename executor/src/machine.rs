@@ -216,7 +216,7 @@ impl Worker {
             ProcStats::bump(&proc.schedtick, 1);
             proc.runnext_streak.store(0, Ordering::Relaxed);
         }
-        ProcStats::bump(&proc.stats.polls, 1);
+        ProcStats::count(&proc.stats.polls, 1);
         let seq = proc.state.enter_poll();
         self.in_poll.set(Some(seq));
         self.m.polling.store(true, Ordering::Relaxed);
@@ -429,8 +429,8 @@ impl Worker {
                         .steal_into(&me.queue, last)
                         .or_else(|| victim.yielded.steal_into(&me.queue, false));
                     if let Some((task, stolen)) = got {
-                        ProcStats::bump(&me.stats.steals, 1);
-                        ProcStats::bump(&me.stats.stolen, stolen as u64);
+                        ProcStats::count(&me.stats.steals, 1);
+                        ProcStats::count(&me.stats.stolen, stolen as u64);
                         shared.trace.steal(p, i, stolen);
                         return Some(task);
                     }

@@ -135,6 +135,17 @@ impl ProcStats {
         use std::sync::atomic::Ordering::Relaxed;
         counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     }
+
+    /// Adds `n` to a metrics counter. Built with `--cfg gmp_no_stats` it does
+    /// nothing: that build exists only to measure what the counters cost
+    /// (docs/benchmarks.md).
+    #[inline(always)]
+    pub(crate) fn count(counter: &StatCounter, n: u64) {
+        #[cfg(not(gmp_no_stats))]
+        Self::bump(counter, n);
+        #[cfg(gmp_no_stats)]
+        let _ = (counter, n);
+    }
 }
 
 const TAG_MASK: u64 = 0b11;

@@ -171,7 +171,7 @@ impl Shared {
 
     /// Moves a full LRQ's batch to the GRQ (Go's `runqputslow`).
     fn spill(&self, p: usize, batch: SpillBatch<'_, Task>) {
-        ProcStats::bump(&self.procs[p].stats.spills, 1);
+        ProcStats::count(&self.procs[p].stats.spills, 1);
         let n = batch.len();
         self.trace.spill(p, n);
         let mut sched = self.lock();
@@ -245,7 +245,7 @@ impl Shared {
         let proc = &self.procs[p];
         proc.state.release();
         proc.m.store(crate::proc::NO_M, Ordering::Relaxed);
-        ProcStats::bump(&proc.stats.parks, 1);
+        ProcStats::count(&proc.stats.parks, 1);
         sched.idle_procs.push(p);
         self.npidle.store(sched.idle_procs.len(), Ordering::SeqCst);
     }

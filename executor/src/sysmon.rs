@@ -282,7 +282,7 @@ impl Monitor {
             let from_m = proc.m.load(Ordering::Relaxed);
             if proc.state.try_retake(seq) {
                 seen.poll = None;
-                ProcStats::bump(&proc.stats.handoffs, 1);
+                ProcStats::count(&proc.stats.handoffs, 1);
                 shared.trace.handoff(i, from_m);
                 if let Some(m) = machine(shared, from_m) {
                     // For schedtrace: the blocked M holds no P any more.
