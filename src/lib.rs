@@ -37,3 +37,8 @@ pub use gmp_reactor::{net, time, Async};
 
 #[doc(hidden)]
 pub use gmp_executor::__private;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
