@@ -49,7 +49,10 @@ fn measure(name: &str, runs: usize, mut f: impl FnMut()) {
             start.elapsed()
         })
         .collect();
-    println!("{name:<18} median {:>10.3} ms", median(times).as_secs_f64() * 1e3);
+    println!(
+        "{name:<18} median {:>10.3} ms",
+        median(times).as_secs_f64() * 1e3
+    );
 }
 
 fn main() -> std::io::Result<()> {

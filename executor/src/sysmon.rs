@@ -267,8 +267,8 @@ impl Monitor {
             // P is idle and no M spins, so that nobody else would pick up
             // work arriving now (a timer that fired, a wake from the
             // reactor, the GRQ).
-            let has_work = proc.has_work()
-                || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
+            let has_work =
+                proc.has_work() || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
             let age = now.duration_since(since);
             if age < FORCE_RETAKE {
                 if age < HANDOFF_AFTER || !has_work {
