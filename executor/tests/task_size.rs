@@ -1,0 +1,76 @@
+//! A parked task costs gmp under 128 bytes on top of its future.
+//!
+//! A counting global allocator records the sizes of the allocations made
+//! while 10,000 tasks are spawned and parked: the size allocated once per
+//! task is the task (async-task's header, gmp's metadata, the future's
+//! wrapper); each parked task also holds one 16-byte entry in the registry
+//! of parked tasks (amortised slab growth aside). This is its own test
+//! binary so that no other test allocates meanwhile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+struct Counting;
+
+/// Whether allocations are being recorded.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+/// Allocations recorded, by size in bytes (sizes of 1 KiB and more are not
+/// tasks and are not recorded).
+static BY_SIZE: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
+
+// SAFETY: defers to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if RECORDING.load(Ordering::Relaxed) && layout.size() < BY_SIZE.len() {
+            BY_SIZE[layout.size()].fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Size of one registry entry (a `Waker` in a slab slot).
+const REGISTRY_ENTRY: usize = 16;
+
+#[test]
+fn a_parked_task_costs_under_128_bytes_plus_its_future() {
+    const TASKS: usize = 10_000;
+    let rt = gmp_executor::Runtime::builder()
+        .max_procs(1)
+        .build()
+        .unwrap();
+    let park = || async { futures::future::pending::<()>().await };
+    let future_size = std::mem::size_of_val(&park());
+    let mut handles = Vec::with_capacity(TASKS);
+    RECORDING.store(true, Ordering::SeqCst);
+    for _ in 0..TASKS {
+        handles.push(rt.spawn(park()));
+    }
+    // Let every task run once and park (its waker goes to the registry).
+    std::thread::sleep(Duration::from_millis(200));
+    RECORDING.store(false, Ordering::SeqCst);
+    let task_size = (0..BY_SIZE.len())
+        .find(|&size| BY_SIZE[size].load(Ordering::Relaxed) >= TASKS)
+        .expect("one allocation per task");
+    let overhead = task_size - future_size + REGISTRY_ENTRY;
+    println!(
+        "a parked task: a {task_size}-byte allocation holding a {future_size}-byte future, \
+         plus a {REGISTRY_ENTRY}-byte registry entry: {overhead} bytes of gmp"
+    );
+    assert!(
+        overhead < 128,
+        "a parked task costs gmp {overhead} bytes besides its {future_size}-byte future"
+    );
+    drop(rt);
+    for h in handles {
+        assert!(futures::executor::block_on(h).unwrap_err().is_cancelled());
+    }
+}
