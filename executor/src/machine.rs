@@ -118,6 +118,11 @@ impl Machine {
         self.cv.notify_one();
     }
 
+    /// Whether a P has been handed over and not taken yet.
+    fn has_handed(&self) -> bool {
+        lock(&self.park).next.is_some()
+    }
+
     /// Takes a P handed over, if there is one.
     fn take_handed(&self) -> Option<(usize, bool)> {
         lock(&self.park).next.take()
@@ -467,7 +472,11 @@ impl Worker {
             let mut wakers = Vec::new();
             let reactor = Reactor::get();
             let token = Arc::as_ptr(shared) as usize;
-            let polled = reactor.try_poll_as(token, None, &mut wakers);
+            // A P handed to us between here and the wait must not be
+            // missed: `startm` sets `next` and then notifies the reactor, so
+            // check `next` once the poll lock is held (see try_poll_unless).
+            let handed = || self.m.has_handed();
+            let polled = reactor.try_poll_unless(token, None, &mut wakers, &handed);
             self.m.in_reactor.store(false, Ordering::Release);
             if polled.is_none() {
                 // Somebody else watches the reactor: sleep on our variable.

@@ -441,15 +441,16 @@ impl Shared {
 }
 
 /// Joins `handle`, giving up at `deadline`.
+///
+/// Keeps notifying the reactor while it waits: one notification wakes one
+/// wait, and an M that was on its way into the reactor when shutdown began
+/// may block there after another M consumed it.
 fn join_until(handle: std::thread::JoinHandle<()>, deadline: Option<std::time::Instant>) -> bool {
-    let Some(deadline) = deadline else {
-        let _ = handle.join();
-        return true;
-    };
     while !handle.is_finished() {
-        if std::time::Instant::now() >= deadline {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return false;
         }
+        gmp_reactor::Reactor::get().notify();
         std::thread::sleep(Duration::from_millis(1));
     }
     let _ = handle.join();

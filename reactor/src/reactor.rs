@@ -188,7 +188,7 @@ impl Reactor {
         timeout: Option<Duration>,
         wakers: &mut Vec<Waker>,
     ) -> Option<io::Result<usize>> {
-        self.poll_inner(0, timeout, wakers, false)
+        self.poll_inner(0, timeout, wakers, false, &|| false)
     }
 
     /// [`Reactor::try_poll`] on behalf of `owner` (a non-zero token, e.g. a
@@ -216,7 +216,38 @@ impl Reactor {
         timeout: Option<Duration>,
         wakers: &mut Vec<Waker>,
     ) -> Option<io::Result<usize>> {
-        self.poll_inner(owner, timeout, wakers, false)
+        self.poll_inner(owner, timeout, wakers, false, &|| false)
+    }
+
+    /// [`Reactor::try_poll_as`] that does not block when `skip_wait()` is
+    /// true once the poll lock is held.
+    ///
+    /// This closes the window between a caller's last look at its own state
+    /// and its wait: whoever changes that state and then calls
+    /// [`Reactor::notify`] either is seen by `skip_wait` or wakes this very
+    /// wait, because no other thread can consume the notification while the
+    /// lock is held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::Reactor;
+    ///
+    /// let mut wakers = Vec::new();
+    /// // Something to do already: poll without blocking.
+    /// if let Some(n) = Reactor::get().try_poll_unless(7, None, &mut wakers, &|| true) {
+    ///     assert_eq!(n?, wakers.len());
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn try_poll_unless(
+        &self,
+        owner: usize,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+        skip_wait: &dyn Fn() -> bool,
+    ) -> Option<io::Result<usize>> {
+        self.poll_inner(owner, timeout, wakers, false, skip_wait)
     }
 
     /// The token of whoever is inside `try_poll_as` now: 0 if nobody, or an
@@ -239,7 +270,7 @@ impl Reactor {
     /// the fallback thread goes on to block with the lock (which would keep
     /// the runtime's threads out of the reactor until the next event).
     pub(crate) fn poll_as_fallback(&self, wakers: &mut Vec<Waker>) -> Option<io::Result<usize>> {
-        self.poll_inner(0, None, wakers, true)
+        self.poll_inner(0, None, wakers, true, &|| false)
     }
 
     /// Body of [`Reactor::try_poll`] and [`Reactor::poll_as_fallback`].
@@ -249,6 +280,7 @@ impl Reactor {
         timeout: Option<Duration>,
         wakers: &mut Vec<Waker>,
         as_fallback: bool,
+        skip_wait: &dyn Fn() -> bool,
     ) -> Option<io::Result<usize>> {
         let mut state = match self.poll.try_lock() {
             Ok(guard) => guard,
@@ -266,7 +298,10 @@ impl Reactor {
         let wait = {
             let mut timers = lock(&self.timers);
             let mut wait = timeout;
-            if timers.fire(now, wakers) > 0 || (as_fallback && self.driver.has_guards()) {
+            if timers.fire(now, wakers) > 0
+                || (as_fallback && self.driver.has_guards())
+                || skip_wait()
+            {
                 wait = Some(Duration::ZERO);
             }
             if let Some(next) = timers.next_deadline() {
