@@ -10,6 +10,9 @@
 //!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
 //! * `park` — spinning, `pidleput`, the "delicate dance" and `wakep`
 //!   (`sched.rs`, `machine.rs`), mirrored in a small struct: no lost wake-up.
+//! * `reactor_hand` — `startm` handing a P to an M on its way into the
+//!   reactor while another M's poll may eat the notification (`machine.rs`
+//!   `stop_m`, `Reactor::try_poll_unless`), mirrored: the M takes its P.
 //!
 //! Each model runs under a preemption bound (default below; the
 //! `LOOM_MAX_PREEMPTIONS` environment variable overrides it), which keeps a
@@ -23,6 +26,7 @@ use crate::queue::QueueItem;
 mod handoff;
 mod park;
 mod queue;
+mod reactor_hand;
 
 /// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set. Every
 /// two-thread model and the queue models finish in about a second with 3
