@@ -23,7 +23,7 @@
 //! # The interval
 //!
 //! 20 µs after a retake; doubled after 1 ms without one, up to 1 ms while a
-//! P is inside a poll (so a blocked poll costs its P's other tasks about
+//! P is held by an M (so a blocked poll costs its P's other tasks about
 //! 1–2 ms, not 10–20) and up to 10 ms otherwise. When every P is idle sysmon
 //! sleeps until a P is taken from the idle list (or the next schedtrace line
 //! is due), so an idle program costs no CPU.
@@ -39,7 +39,7 @@ use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
-/// Longest interval while some P is inside a poll.
+/// Longest interval while some P is held by an M.
 pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
 /// Longest interval otherwise.
 pub(crate) const MAX_DELAY: Duration = Duration::from_millis(10);
@@ -193,7 +193,7 @@ impl Monitor {
             return false;
         }
         let now = Instant::now();
-        let (retaken, any_in_poll) = self.retake(shared, now);
+        let (retaken, any_busy) = self.retake(shared, now);
         self.poll_reactor_if_stale();
         if retaken > 0 {
             self.idle = 0;
@@ -201,11 +201,7 @@ impl Monitor {
         } else {
             self.idle += 1;
             if self.idle > 50 {
-                let cap = if any_in_poll {
-                    BUSY_MAX_DELAY
-                } else {
-                    MAX_DELAY
-                };
+                let cap = if any_busy { BUSY_MAX_DELAY } else { MAX_DELAY };
                 self.delay = (self.delay * 2).min(cap);
             }
         }
@@ -224,7 +220,7 @@ impl Monitor {
     }
 
     /// Takes Ps from Ms stuck in a poll; sets preempt flags. Returns how many
-    /// Ps were taken and whether any P is inside a poll.
+    /// Ps were taken and whether any P is held by an M.
     fn retake(&mut self, shared: &Arc<Shared>, now: Instant) -> (usize, bool) {
         let procs = shared.procs.len();
         self.seen.resize(
@@ -235,10 +231,14 @@ impl Monitor {
             },
         );
         let mut retaken = 0;
-        let mut any_in_poll = false;
+        let mut any_busy = false;
         for (i, proc) in shared.procs.iter().enumerate() {
             let seen = &mut self.seen[i];
             let status = proc.state.status();
+            // A P that is not idle may enter a long poll at any moment: keep
+            // the interval short (sampling "inside a poll right now" instead
+            // let the interval grow to 8 ms between two polls of a yielder).
+            any_busy |= status != Status::Idle;
             // Time slice: the same tick for 10 ms on a running P.
             let tick = proc.schedtick.load(Ordering::Relaxed);
             if status == Status::Idle || seen.tick.0 != tick {
@@ -254,7 +254,6 @@ impl Monitor {
                     continue;
                 }
             };
-            any_in_poll = true;
             let since = match seen.poll {
                 Some((s, since)) if s == seq => since,
                 _ => {
@@ -292,7 +291,7 @@ impl Monitor {
                 retaken += 1;
             }
         }
-        (retaken, any_in_poll)
+        (retaken, any_busy)
     }
 }
 
