@@ -295,7 +295,7 @@ mod tests {
             quote! {
                 /// Checks a thing.
                 #[should_panic(expected = "boom")]
-                #[ignore]
+                #[allow(unused_variables)]
                 async fn panics() {
                     panic!("boom");
                 }
@@ -305,7 +305,7 @@ mod tests {
             #[::core::prelude::v1::test]
             #[doc = r" Checks a thing."]
             #[should_panic(expected = "boom")]
-            #[ignore]
+            #[allow(unused_variables)]
             fn panics() {
                 ::gmp::__private::block_on_test(
                     ::core::option::Option::Some::<usize>(1usize),

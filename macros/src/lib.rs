@@ -84,7 +84,7 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Other attributes (`#[should_panic]`, `#[ignore]`, doc comments) stay on
+/// Other attributes (`#[should_panic]`, an `ignore` attribute, doc comments) stay on
 /// the generated `#[test] fn`, which must not be written by hand as well. The
 /// function must be `async` and take no arguments and no generics; it may
 /// return a `Result` as a plain test can. It expands to
