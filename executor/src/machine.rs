@@ -52,6 +52,14 @@ pub(crate) const COOP_BUDGET: u32 = 128;
 /// 10 ms each time, which the remote-spawn benchmarks showed.
 pub(crate) const RUNNEXT_STREAK: u64 = 61;
 
+/// How many polls a yielder may wait on its P before it runs ahead of
+/// `runnext`, the LRQ and the GRQ (Go's fairness interval). A yielder waits
+/// behind every other runnable task, but a chain that never lets those run
+/// dry (a ping-pong pair through `runnext`, a task spawning its successor,
+/// tasks waking each other through the LRQ) would otherwise keep it waiting
+/// for ever.
+pub(crate) const YIELD_INTERVAL: u64 = 61;
+
 /// `Machine::p` when the M holds no P.
 pub(crate) const NO_P: usize = usize::MAX;
 
@@ -222,6 +230,7 @@ impl Worker {
             proc.runnext_streak.store(0, Ordering::Relaxed);
         }
         ProcStats::count(&proc.stats.polls, 1);
+        ProcStats::bump(&proc.since_yielder, 1);
         let seq = proc.state.enter_poll();
         self.in_poll.set(Some(seq));
         self.m.polling.store(true, Ordering::Relaxed);
@@ -281,6 +290,13 @@ impl Worker {
                     }
                 }
             }
+            // 1b. A yielder that has waited YIELD_INTERVAL polls.
+            if proc.since_yielder.load(Ordering::Relaxed) >= YIELD_INTERVAL {
+                proc.since_yielder.store(0, Ordering::Relaxed);
+                if let Some(task) = proc.yielded.pop_front() {
+                    return Some((task, false));
+                }
+            }
             // 2. runnext, which inherits the time slice: at most
             //    RUNNEXT_STREAK times in a row, and not once sysmon has seen
             //    the slice last 10 ms; then, as Go does with a preempted
@@ -313,6 +329,7 @@ impl Worker {
             }
             // 5b. Tasks that yielded: after everything above had its turn.
             if let Some(task) = proc.yielded.pop_front() {
+                proc.since_yielder.store(0, Ordering::Relaxed);
                 return Some((task, false));
             }
             // 6. Steal.

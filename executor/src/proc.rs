@@ -65,6 +65,10 @@ pub(crate) struct Proc {
     pub(crate) preempt: AtomicBool,
     /// Tasks run from `runnext` since the tick last moved. Owner only.
     pub(crate) runnext_streak: StatCounter,
+    /// Polls run on this P since a yielder last ran from `yielded`. Owner
+    /// only. Once it reaches `YIELD_INTERVAL` a waiting yielder runs before
+    /// anything else, so no chain of wakes, however long, starves it.
+    pub(crate) since_yielder: StatCounter,
     /// Id of the M that holds this P, or `NO_M`. For schedtrace.
     pub(crate) m: AtomicUsize,
     /// Counters for metrics.
@@ -81,6 +85,7 @@ impl Proc {
             queue: LocalQueue::new(),
             yielded: LocalQueue::new(),
             runnext_streak: StatCounter::new(0),
+            since_yielder: StatCounter::new(0),
             state: ProcState::new(),
             schedtick: StatCounter::new(0),
             preempt: AtomicBool::new(false),
