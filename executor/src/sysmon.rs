@@ -35,7 +35,7 @@ use crate::machine::{Machine, NO_P};
 use crate::netpoll::{self as reactor, Reactor};
 use crate::proc::{ProcStats, Status};
 use crate::sched::Shared;
-use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
@@ -80,6 +80,8 @@ impl SysmonState {
 
     /// Called when a P leaves the idle list: ends sysmon's deep sleep.
     pub(crate) fn wake_if_sleeping(&self) {
+        // Pairs with the fence in `sleep_while` (store-load on both sides).
+        fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             let _guard = lock(&self.stop);
             self.cv.notify_one();
@@ -116,13 +118,14 @@ impl SysmonState {
     ///
     /// `sleeping` and the runtime's `npidle` form a Dekker pair: we store
     /// `sleeping` then read `npidle` (in `idle`), `pidleget` stores `npidle`
-    /// then reads `sleeping`, all SeqCst, so at least one side sees the
-    /// other. We check `idle` with the lock held and the lock is released
+    /// then reads `sleeping`, with a SeqCst fence between store and load on
+    /// each side, so at least one side sees the other. We check `idle` with the lock held and the lock is released
     /// only by the wait itself; `wake_if_sleeping` notifies with the lock
     /// held, so its notification cannot fall in between.
     pub(crate) fn sleep_while(&self, idle: impl Fn() -> bool, timeout: Option<Duration>) -> bool {
         let mut stop = lock(&self.stop);
         self.sleeping.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if !*stop && idle() {
             stop = match timeout {
                 Some(timeout) => match self.cv.wait_timeout(stop, timeout) {

@@ -214,6 +214,7 @@ impl Worker {
         // A `wakep` that found no idle P asked for a spinner just before we
         // published ours: this load pairs with its SeqCst store and re-read
         // of `npidle` (see `Shared::wakep`), so one of us acts.
+        fence(Ordering::SeqCst);
         if shared.needspinning.load(Ordering::SeqCst) {
             if let Some(p2) = self.take_idle_p_to_spin() {
                 return GiveBack::Retry(p2);

@@ -43,11 +43,12 @@ impl Shared {
             // No P to start an M on: ask the next M that runs dry to spin
             // instead of parking. That M publishes its idle P and then reads
             // `needspinning` (`Worker::give_back_p`); we store `needspinning`
-            // and then read `npidle` again. Both SeqCst, so one of us sees
-            // the other: either it spins, or we go on and wake an M for the
+            // and then read `npidle` again, each side with a SeqCst fence
+            // between its store and its load, so one of us sees the other: either it spins, or we go on and wake an M for the
             // P it just put down.
             if !self.needspinning.load(Ordering::SeqCst) {
                 self.needspinning.store(true, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
             }
             if self.npidle.load(Ordering::SeqCst) == 0 {
                 return;

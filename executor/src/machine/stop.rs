@@ -82,8 +82,11 @@ impl Worker {
         let since = self.shared.trace.now();
         let mut wakers = Vec::new();
         let token = Arc::as_ptr(&self.shared) as usize;
-        let handed = || self.m.has_handed();
-        let polled = reactor::get().try_poll_unless(token, None, &mut wakers, &handed);
+        // Checked under the poll lock: a P handed to us (`Machine::hand`
+        // notifies after storing it) or shutdown (`closing` is set before
+        // the notification) cannot slip in between and leave us blocked.
+        let skip_wait = || self.m.has_handed() || self.shared.is_closing();
+        let polled = reactor::get().try_poll_unless(token, None, &mut wakers, &skip_wait);
         self.m.in_reactor.store(false, Ordering::Release);
         // An error from the poller is as good as a wake-up: look again.
         let _ = polled?;
