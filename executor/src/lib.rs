@@ -47,6 +47,8 @@ mod shutdown;
 mod sync;
 mod sysmon;
 mod task;
+#[cfg(all(test, not(gmp_loom)))]
+mod task_tests;
 mod trace;
 mod yield_now;
 

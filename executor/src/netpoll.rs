@@ -7,20 +7,22 @@
 //! a blocked M wakes only on [`Reactor::notify`]. The loom models then run
 //! the real `Worker::run`, `stop_m` and `startm` against it, and an M left
 //! blocked in the model with work queued is a deadlock that loom reports.
+//! Under Miri (which cannot create the poller's timerfd) the same model
+//! stands in, so the task and join unit tests run there.
 
-#[cfg(not(gmp_loom))]
+#[cfg(not(any(gmp_loom, miri)))]
 pub(crate) use gmp_reactor::{DriverGuard, Reactor};
 
 /// The process's reactor.
-#[cfg(not(gmp_loom))]
+#[cfg(not(any(gmp_loom, miri)))]
 pub(crate) fn get() -> &'static Reactor {
     Reactor::get()
 }
 
-#[cfg(gmp_loom)]
+#[cfg(any(gmp_loom, miri))]
 pub(crate) use model::{get, DriverGuard, Reactor};
 
-#[cfg(gmp_loom)]
+#[cfg(any(gmp_loom, miri))]
 mod model {
     use std::io;
     use std::task::Waker;
@@ -47,16 +49,32 @@ mod model {
     /// Keeps the fallback driver off; nothing to keep off in the model.
     pub(crate) struct DriverGuard;
 
-    loom::lazy_static! {
-        static ref REACTOR: Reactor = Reactor {
-            state: Mutex::new(State { blocked: None, notified: false }),
+    fn new() -> Reactor {
+        Reactor {
+            state: Mutex::new(State {
+                blocked: None,
+                notified: false,
+            }),
             cv: Condvar::new(),
-        };
+        }
+    }
+
+    #[cfg(gmp_loom)]
+    loom::lazy_static! {
+        static ref REACTOR: Reactor = new();
     }
 
     /// The model reactor of this execution.
+    #[cfg(gmp_loom)]
     pub(crate) fn get() -> &'static Reactor {
         &REACTOR
+    }
+
+    /// The model reactor of this process (Miri).
+    #[cfg(not(gmp_loom))]
+    pub(crate) fn get() -> &'static Reactor {
+        static REACTOR: std::sync::OnceLock<Reactor> = std::sync::OnceLock::new();
+        REACTOR.get_or_init(new)
     }
 
     impl Reactor {
