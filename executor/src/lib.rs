@@ -44,6 +44,8 @@ mod sync;
 mod sysmon;
 mod task;
 mod trace;
+#[doc(hidden)]
+pub mod trace_format;
 mod yield_now;
 
 #[cfg(all(test, gmp_loom))]
