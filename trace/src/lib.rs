@@ -147,6 +147,24 @@ pub struct Lane {
     pub name: String,
 }
 
+impl Lane {
+    /// Whether this is the GRQ lane (wakes off any P), which is among the
+    /// Ps' lanes but is no P.
+    ///
+    /// ```
+    /// let trace = gmp_trace::parse(r#"{"traceEvents":[
+    ///   {"name":"thread_name","ph":"M","pid":1,"tid":0,"args":{"name":"P0"}},
+    ///   {"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"GRQ (wakes off a P)"}}
+    /// ]}"#)?;
+    /// assert!(!trace.lanes[0].is_grq());
+    /// assert!(trace.lanes[1].is_grq());
+    /// # Ok::<(), gmp_trace::Error>(())
+    /// ```
+    pub fn is_grq(&self) -> bool {
+        self.pid == PID_PROCS && self.name == format::meta::GRQ_LANE
+    }
+}
+
 /// One event of the trace, on the lane `(pid, tid)` at `ts`.
 ///
 /// ```

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::layout::Scale;
 use super::svg::{esc, n, plural};
-use crate::{axis, EventKind, Options, Trace, PID_MACHINES, PID_PROCS};
+use crate::{axis, EventKind, Lane, Options, Trace, PID_MACHINES, PID_PROCS};
 
 /// What the header says about the window.
 pub(super) struct Window<'a> {
@@ -60,9 +60,17 @@ pub(super) fn draw(
 /// The counts of lanes and events, one item each.
 fn count_items(trace: &Trace) -> Vec<String> {
     let c = Counts::of(trace);
-    let count_of = |pid| trace.lanes.iter().filter(|l| l.pid == pid).count();
+    // The GRQ lane is among the Ps' lanes but is no P.
+    let count_of = |pid| {
+        let lanes = trace.lanes.iter().filter(|l| l.pid == pid && !l.is_grq());
+        lanes.count()
+    };
+    let mut p_lanes = plural(count_of(PID_PROCS), "P lane", "P lanes");
+    if trace.lanes.iter().any(Lane::is_grq) {
+        p_lanes.push_str(" + GRQ lane");
+    }
     let mut items = vec![
-        plural(count_of(PID_PROCS), "P lane", "P lanes"),
+        p_lanes,
         plural(count_of(PID_MACHINES), "M lane", "M lanes"),
         format!(
             "{} of {}",
