@@ -803,3 +803,50 @@ fn a_full_ring_drops_events_and_the_trace_says_so() {
         .count();
     assert!(on_p0 <= 1 << 16, "P0's ring keeps 65,536 events at most");
 }
+
+#[test]
+fn gmp_trace_events_sets_how_many_events_a_ring_keeps() {
+    let test = "gmp_trace_events_sets_how_many_events_a_ring_keeps";
+    let path = temp_path("ring.json");
+    let _ = std::fs::remove_file(&path);
+    let vars = [
+        ("GMP_TRACE_EVENTS", "100"),
+        ("GMP_MAXPROCS", "1"),
+        ("GMP_TRACE", path.to_str().unwrap()),
+    ];
+    let out = child::run(test, &vars, || {
+        // One P: 300 tasks, a create and a poll each, all in P0's ring.
+        let rt = Runtime::new().unwrap();
+        rt.block_on(rt.spawn(async {
+            let hs: Vec<_> = (0..300).map(|i| gmp::spawn(async move { i })).collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        }))
+        .unwrap();
+    });
+    assert!(
+        out.status.success(),
+        "the child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no trace once the runtime was dropped: {e}"));
+    let _ = std::fs::remove_file(&path);
+    let trace = gmp_trace::parse(&json).unwrap_or_else(|e| panic!("the trace does not parse: {e}"));
+    // With one P, P0's ring holds its lane and the GRQ lane's wakes.
+    let in_p0_ring = trace
+        .events
+        .iter()
+        .filter(|e| e.pid == gmp_trace::PID_PROCS)
+        .count();
+    assert_eq!(
+        in_p0_ring, 100,
+        "GMP_TRACE_EVENTS=100: P0's ring keeps its last 100 events"
+    );
+    assert!(
+        trace.dropped_events >= 500,
+        "600 events into a ring of 100, yet dropped_events = {}",
+        trace.dropped_events
+    );
+}

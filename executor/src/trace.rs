@@ -2,8 +2,9 @@
 //!
 //! When enabled, scheduler events go into a bounded ring per P (and one for
 //! the Ms); at shutdown they are written as Chrome trace-event JSON, which
-//! Perfetto and chrome://tracing load: one lane per P, one per M. A full ring
-//! drops its oldest events and the file says how many.
+//! Perfetto and chrome://tracing load: one lane per P, one per M. A ring
+//! keeps 65,536 events (`GMP_TRACE_EVENTS=<n>` sets another size); a full
+//! ring drops its oldest events and the file says how many.
 //!
 //! When disabled, every hook is one branch on a `None`.
 //!
@@ -20,8 +21,11 @@ use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::task::Task;
 use crate::trace_format::{arg, end, event, field, meta, phase, PID_MACHINES, PID_PROCS};
 
-/// Events kept per ring.
+/// Events kept per ring, unless `GMP_TRACE_EVENTS` says otherwise.
 const RING_CAPACITY: usize = 1 << 16;
+
+/// The variable that sets the events kept per ring.
+const RING_VAR: &str = "GMP_TRACE_EVENTS";
 
 /// The recorder of one runtime.
 pub(crate) struct Recorder {
@@ -41,10 +45,15 @@ struct Inner {
     written: AtomicBool,
 }
 
-#[derive(Default)]
+/// The events of one P (or of the Ms), oldest first. Written by whoever
+/// records an event for that lane, under the ring's mutex.
 struct Ring {
+    /// The events kept, at most `capacity`.
     events: VecDeque<Event>,
+    /// How many older events were pushed out.
     dropped: u64,
+    /// How many events the ring keeps.
+    capacity: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -119,8 +128,16 @@ pub(crate) fn take_done() -> bool {
 pub(crate) struct RunToken(Option<(u64, usize)>);
 
 impl Ring {
+    fn new(capacity: usize) -> Self {
+        Ring {
+            events: VecDeque::new(),
+            dropped: 0,
+            capacity,
+        }
+    }
+
     fn push(&mut self, event: Event) {
-        if self.events.len() == RING_CAPACITY {
+        if self.events.len() == self.capacity {
             self.events.pop_front();
             self.dropped += 1;
         }
@@ -132,11 +149,13 @@ impl Recorder {
     pub(crate) fn new(path: Option<PathBuf>, procs: usize) -> Self {
         Recorder {
             inner: path.map(|path| {
+                let capacity = ring_capacity(std::env::var(RING_VAR).ok().as_deref());
+                let ring = || Mutex::new(Ring::new(capacity));
                 Box::new(Inner {
                     path,
                     start: Instant::now(),
-                    procs: (0..procs).map(|_| Mutex::new(Ring::default())).collect(),
-                    ms: Mutex::new(Ring::default()),
+                    procs: (0..procs).map(|_| ring()).collect(),
+                    ms: ring(),
                     written: AtomicBool::new(false),
                 })
             }),
@@ -255,6 +274,25 @@ impl Recorder {
                 "gmp: cannot write the trace to {}: {err}",
                 inner.path.display()
             );
+        }
+    }
+}
+
+/// The events kept per ring for a `GMP_TRACE_EVENTS` of `value`: the
+/// default when it is not set, and (with a warning naming it) when it is
+/// not an integer >= 1.
+fn ring_capacity(value: Option<&str>) -> usize {
+    let Some(value) = value else {
+        return RING_CAPACITY;
+    };
+    match value.trim().parse() {
+        Ok(n) if n >= 1 => n,
+        _ => {
+            eprintln!(
+                "gmp: {RING_VAR}={value:?} is not a number of events per trace ring \
+                 (expected an integer >= 1); keeping {RING_CAPACITY}"
+            );
+            RING_CAPACITY
         }
     }
 }
@@ -531,7 +569,7 @@ mod tests {
             task,
             kind,
         };
-        let mut p0 = Ring::default();
+        let mut p0 = Ring::new(RING_CAPACITY);
         let run = Kind::Run {
             dur: 2_500,
             end: End::Yield,
@@ -542,12 +580,12 @@ mod tests {
         p0.push(event(6_000, 0, 0xb0, Kind::Create));
         p0.push(event(7_000, 0, 0, Kind::Spill { n: 129 }));
         p0.push(event(8_000, 0, 0, Kind::Idle));
-        let mut p1 = Ring::default();
+        let mut p1 = Ring::new(RING_CAPACITY);
         p1.push(event(9_001, 1, 0, Kind::Steal { victim: 0, n: 3 }));
         let handoff = Kind::Handoff { from_m: usize::MAX };
         p1.push(event(10_000, 1, 0, handoff));
         p1.dropped = 4;
-        let mut ms = Ring::default();
+        let mut ms = Ring::new(RING_CAPACITY);
         let park = Kind::MPark {
             dur: 1_234_567,
             reactor: true,
@@ -559,6 +597,32 @@ mod tests {
             procs: vec![Mutex::new(p0), Mutex::new(p1)].into_boxed_slice(),
             ms: Mutex::new(ms),
             written: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn a_full_ring_drops_its_oldest_events_and_counts_them() {
+        let mut ring = Ring::new(2);
+        for t in 0..5 {
+            ring.push(Event {
+                t,
+                lane: 0,
+                task: 0,
+                kind: Kind::Idle,
+            });
+        }
+        let kept: Vec<u64> = ring.events.iter().map(|e| e.t).collect();
+        assert_eq!(kept, [3, 4], "a ring of 2 keeps the 2 newest events");
+        assert_eq!(ring.dropped, 3);
+    }
+
+    #[test]
+    fn gmp_trace_events_sets_the_ring_size_and_a_bad_value_keeps_the_default() {
+        assert_eq!(ring_capacity(None), RING_CAPACITY);
+        assert_eq!(ring_capacity(Some("1000000")), 1_000_000);
+        assert_eq!(ring_capacity(Some(" 7 ")), 7);
+        for bad in ["0", "-1", "lots", ""] {
+            assert_eq!(ring_capacity(Some(bad)), RING_CAPACITY, "{bad:?}");
         }
     }
 
