@@ -3,12 +3,12 @@
 //! the execution trace (`Builder::trace` / `GMP_TRACE`).
 //!
 //! The environment variables apply to every runtime of a process, so the
-//! tests that set them run this binary again as a child (marked by
-//! `GMP_TEST_CHILD`) with only the child test selected, and read its output.
-//! So do the tests whose runtimes wait on timers: the reactor is one per
-//! process, and a runtime whose Ms all parked while another runtime's M
-//! polled it can be left with nobody polling when that runtime goes away.
-//! The in-process tests below run workloads without timers or I/O.
+//! tests that set them run their workload in a child process (the harness
+//! in `executor/tests/support/child.rs`) and read its output. So do the
+//! tests whose runtimes wait on timers: the reactor is one per process, and
+//! a runtime whose Ms all parked while another runtime's M polled it can be
+//! left with nobody polling when that runtime goes away. The in-process
+//! tests below run workloads without timers or I/O.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,30 +22,8 @@ use gmp_trace::{End, EventKind, Trace};
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// Runs this test binary again with `vars` set, running only `test`.
-fn child(test: &str, vars: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]);
-    cmd.env("GMP_TEST_CHILD", "1");
-    // The parent's own settings must not leak into the child.
-    for var in [
-        "GMP_MAXPROCS",
-        "GMP_SCHEDTRACE",
-        "GMP_SCHEDDETAIL",
-        "GMP_TRACE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-/// Whether this process is a child started by [`child`].
-fn is_child() -> bool {
-    std::env::var_os("GMP_TEST_CHILD").is_some()
-}
+#[path = "../executor/tests/support/child.rs"]
+mod child;
 
 fn runtime(procs: usize) -> Runtime {
     Runtime::builder().max_procs(procs).build().unwrap()
@@ -322,17 +300,18 @@ fn workload(procs: usize, d: Duration) {
 // GMP_SCHEDTRACE / GMP_SCHEDDETAIL
 // ---------------------------------------------------------------------------
 
-#[test]
-fn child_runs_a_small_workload() {
-    if !is_child() {
-        return;
-    }
+/// The child's side of the two tests below: the workload, 60 ms on 2 Ps.
+fn small_workload() {
     workload(2, Duration::from_millis(60));
 }
 
 #[test]
 fn schedtrace_prints_gos_sched_line_field_by_field() {
-    let out = child("child_runs_a_small_workload", &[("GMP_SCHEDTRACE", "10")]);
+    let out = child::run(
+        "schedtrace_prints_gos_sched_line_field_by_field",
+        &[("GMP_SCHEDTRACE", "10")],
+        small_workload,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the child failed: {stderr}");
     let lines: Vec<SchedLine> = stderr
@@ -383,9 +362,10 @@ fn schedtrace_prints_gos_sched_line_field_by_field() {
 
 #[test]
 fn scheddetail_prints_a_line_per_p_and_per_m() {
-    let out = child(
-        "child_runs_a_small_workload",
+    let out = child::run(
+        "scheddetail_prints_a_line_per_p_and_per_m",
         &[("GMP_SCHEDTRACE", "10"), ("GMP_SCHEDDETAIL", "1")],
+        small_workload,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the child failed: {stderr}");
@@ -432,15 +412,22 @@ fn scheddetail_prints_a_line_per_p_and_per_m() {
     );
 }
 
-#[test]
-fn child_reports_runtime_new_error() {
-    if !is_child() {
-        return;
-    }
-    match Runtime::new() {
-        Ok(_) => println!("RESULT: ok"),
-        Err(e) => println!("RESULT: {:?}: {e}", e.kind()),
-    }
+/// What `Runtime::new()` returns in a child process with `var=value`: `ok`,
+/// or the error's kind and message.
+fn runtime_new_in_a_child(var: &str, value: &str) -> String {
+    let out = child::run(
+        "bad_schedtrace_and_scheddetail_values_are_errors_naming_the_variable",
+        &[(var, value)],
+        || match Runtime::new() {
+            Ok(_) => println!("RESULT: ok"),
+            Err(e) => println!("RESULT: {:?}: {e}", e.kind()),
+        },
+    );
+    // libtest's "test <name> ... " may precede it on the line.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.split_once("RESULT: ").map(|(_, r)| r.to_string()))
+        .unwrap_or_default()
 }
 
 #[test]
@@ -452,21 +439,15 @@ fn bad_schedtrace_and_scheddetail_values_are_errors_naming_the_variable() {
         ("GMP_SCHEDDETAIL", "yes"),
         ("GMP_SCHEDDETAIL", "2"),
     ] {
-        let out = child("child_reports_runtime_new_error", &[(var, value)]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout.lines().find(|l| l.contains("RESULT:")).unwrap_or("");
+        let result = runtime_new_in_a_child(var, value);
         assert!(
-            line.contains("InvalidInput") && line.contains(var) && line.contains(value),
-            "{var}={value} must make Runtime::new() an InvalidInput error naming it, got {line:?}"
+            result.contains("InvalidInput") && result.contains(var) && result.contains(value),
+            "{var}={value} must make Runtime::new() an InvalidInput error naming it, got {result:?}"
         );
     }
     for (var, value) in [("GMP_SCHEDTRACE", "0"), ("GMP_SCHEDDETAIL", "0")] {
-        let out = child("child_reports_runtime_new_error", &[(var, value)]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            stdout.contains("RESULT: ok"),
-            "{var}={value} is valid (off), got {stdout:?}"
-        );
+        let result = runtime_new_in_a_child(var, value);
+        assert_eq!(result, "ok", "{var}={value} is valid (off)");
     }
 }
 
@@ -604,11 +585,7 @@ fn count(trace: &Trace, f: impl Fn(&EventKind) -> bool) -> usize {
 /// In a child process of its own: the reactor is one per process, and a
 /// runtime whose timers wait in it while another runtime's M polls it can be
 /// left with nobody polling (see docs/observability.md).
-#[test]
-fn child_traces_a_small_workload() {
-    if !is_child() {
-        return;
-    }
+fn traced_small_workload() {
     let rt = Runtime::new().unwrap(); // GMP_MAXPROCS=2, GMP_TRACE=<file>
     rt.block_on(rt.spawn(async {
         let hs: Vec<_> = (0..4)
@@ -629,13 +606,15 @@ fn child_traces_a_small_workload() {
     // Dropping the runtime writes the trace.
 }
 
-/// Runs `child_traces_a_small_workload` with `GMP_TRACE` and parses the file.
-fn child_trace(name: &str) -> Trace {
-    let path = temp_path(name);
+/// Runs `traced_small_workload` in a child process of `test` with
+/// `GMP_TRACE` and parses the file.
+fn child_trace(test: &str) -> Trace {
+    let path = temp_path(&format!("{test}.json"));
     let _ = std::fs::remove_file(&path);
-    let out = child(
-        "child_traces_a_small_workload",
+    let out = child::run(
+        test,
         &[("GMP_MAXPROCS", "2"), ("GMP_TRACE", path.to_str().unwrap())],
+        traced_small_workload,
     );
     assert!(
         out.status.success(),
@@ -650,7 +629,7 @@ fn child_trace(name: &str) -> Trace {
 
 #[test]
 fn the_trace_has_a_lane_per_p_and_per_m_and_task_spans_of_each_end() {
-    let trace = child_trace("spans.json");
+    let trace = child_trace("the_trace_has_a_lane_per_p_and_per_m_and_task_spans_of_each_end");
     assert_eq!(trace.dropped_events, 0, "a small workload fills no ring");
     for lane in ["P0", "P1"] {
         assert!(
@@ -773,7 +752,7 @@ fn a_handoff_is_in_the_trace_with_the_m_that_lost_the_p() {
 
 #[test]
 fn idle_ms_are_in_the_trace_parked_or_in_the_reactor() {
-    let trace = child_trace("park.json");
+    let trace = child_trace("idle_ms_are_in_the_trace_parked_or_in_the_reactor");
     assert!(
         count(&trace, |k| matches!(
             k,
@@ -823,4 +802,51 @@ fn a_full_ring_drops_events_and_the_trace_says_so() {
         .filter(|e| e.pid == gmp_trace::PID_PROCS && e.tid == 0)
         .count();
     assert!(on_p0 <= 1 << 16, "P0's ring keeps 65,536 events at most");
+}
+
+#[test]
+fn gmp_trace_events_sets_how_many_events_a_ring_keeps() {
+    let test = "gmp_trace_events_sets_how_many_events_a_ring_keeps";
+    let path = temp_path("ring.json");
+    let _ = std::fs::remove_file(&path);
+    let vars = [
+        ("GMP_TRACE_EVENTS", "100"),
+        ("GMP_MAXPROCS", "1"),
+        ("GMP_TRACE", path.to_str().unwrap()),
+    ];
+    let out = child::run(test, &vars, || {
+        // One P: 300 tasks, a create and a poll each, all in P0's ring.
+        let rt = Runtime::new().unwrap();
+        rt.block_on(rt.spawn(async {
+            let hs: Vec<_> = (0..300).map(|i| gmp::spawn(async move { i })).collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        }))
+        .unwrap();
+    });
+    assert!(
+        out.status.success(),
+        "the child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no trace once the runtime was dropped: {e}"));
+    let _ = std::fs::remove_file(&path);
+    let trace = gmp_trace::parse(&json).unwrap_or_else(|e| panic!("the trace does not parse: {e}"));
+    // With one P, P0's ring holds its lane and the GRQ lane's wakes.
+    let in_p0_ring = trace
+        .events
+        .iter()
+        .filter(|e| e.pid == gmp_trace::PID_PROCS)
+        .count();
+    assert_eq!(
+        in_p0_ring, 100,
+        "GMP_TRACE_EVENTS=100: P0's ring keeps its last 100 events"
+    );
+    assert!(
+        trace.dropped_events >= 500,
+        "600 events into a ring of 100, yet dropped_events = {}",
+        trace.dropped_events
+    );
 }

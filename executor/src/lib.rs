@@ -50,6 +50,8 @@ mod task;
 #[cfg(all(test, not(gmp_loom)))]
 mod task_tests;
 mod trace;
+#[doc(hidden)]
+pub mod trace_format;
 mod yield_now;
 
 #[cfg(all(test, gmp_loom))]

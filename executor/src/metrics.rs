@@ -111,8 +111,17 @@ impl Metrics {
     /// # Examples
     ///
     /// ```
+    /// use std::time::{Duration, Instant};
+    ///
     /// let rt = gmp_executor::Runtime::builder().max_procs(2).build().unwrap();
-    /// assert!(rt.metrics().idle_procs() <= 2);
+    /// rt.block_on(async { gmp_executor::spawn(async {}).await.unwrap() });
+    /// // Nothing left to run: both Ps go back to the idle list.
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// while rt.metrics().idle_procs() < 2 {
+    ///     assert!(Instant::now() < deadline, "the Ps never went idle");
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert_eq!(rt.metrics().idle_procs(), rt.metrics().procs());
     /// ```
     pub fn idle_procs(&self) -> usize {
         self.idle_procs
@@ -263,8 +272,17 @@ impl ProcMetrics {
     /// # Examples
     ///
     /// ```
+    /// use std::time::{Duration, Instant};
+    ///
     /// let rt = gmp_executor::Runtime::builder().max_procs(1).build().unwrap();
-    /// let _ = rt.metrics().proc(0).parks();
+    /// rt.block_on(async { gmp_executor::spawn(async {}).await.unwrap() });
+    /// // Its only task done, the P goes idle.
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// while rt.metrics().proc(0).parks() == 0 {
+    ///     assert!(Instant::now() < deadline, "P0 never went idle");
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert!(rt.metrics().proc(0).parks() >= 1);
     /// ```
     pub fn parks(&self) -> u64 {
         self.parks

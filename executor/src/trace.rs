@@ -2,10 +2,14 @@
 //!
 //! When enabled, scheduler events go into a bounded ring per P (and one for
 //! the Ms); at shutdown they are written as Chrome trace-event JSON, which
-//! Perfetto and chrome://tracing load: one lane per P, one per M. A full ring
-//! drops its oldest events and the file says how many.
+//! Perfetto and chrome://tracing load: one lane per P, one per M. A ring
+//! keeps 65,536 events (`GMP_TRACE_EVENTS=<n>` sets another size); a full
+//! ring drops its oldest events and the file says how many.
 //!
 //! When disabled, every hook is one branch on a `None`.
+//!
+//! The file's fields and event names are the constants of `trace_format`,
+//! which the `gmp-trace` reader uses too.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -15,9 +19,13 @@ use std::time::Instant;
 use crate::sched::Shared;
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
 use crate::task::Task;
+use crate::trace_format::{arg, end, event, field, meta, phase, PID_MACHINES, PID_PROCS};
 
-/// Events kept per ring.
+/// Events kept per ring, unless `GMP_TRACE_EVENTS` says otherwise.
 const RING_CAPACITY: usize = 1 << 16;
+
+/// The variable that sets the events kept per ring.
+const RING_VAR: &str = "GMP_TRACE_EVENTS";
 
 /// The recorder of one runtime.
 pub(crate) struct Recorder {
@@ -37,10 +45,15 @@ struct Inner {
     written: AtomicBool,
 }
 
-#[derive(Default)]
+/// The events of one P (or of the Ms), oldest first. Written by whoever
+/// records an event for that lane, under the ring's mutex.
 struct Ring {
+    /// The events kept, at most `capacity`.
     events: VecDeque<Event>,
+    /// How many older events were pushed out.
     dropped: u64,
+    /// How many events the ring keeps.
+    capacity: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -77,9 +90,9 @@ pub(crate) enum End {
 impl End {
     fn as_str(self) -> &'static str {
         match self {
-            End::Yield => "yield",
-            End::Blocked => "blocked",
-            End::Done => "done",
+            End::Yield => end::YIELD,
+            End::Blocked => end::BLOCKED,
+            End::Done => end::DONE,
         }
     }
 }
@@ -115,8 +128,16 @@ pub(crate) fn take_done() -> bool {
 pub(crate) struct RunToken(Option<(u64, usize)>);
 
 impl Ring {
+    fn new(capacity: usize) -> Self {
+        Ring {
+            events: VecDeque::new(),
+            dropped: 0,
+            capacity,
+        }
+    }
+
     fn push(&mut self, event: Event) {
-        if self.events.len() == RING_CAPACITY {
+        if self.events.len() == self.capacity {
             self.events.pop_front();
             self.dropped += 1;
         }
@@ -128,11 +149,13 @@ impl Recorder {
     pub(crate) fn new(path: Option<PathBuf>, procs: usize) -> Self {
         Recorder {
             inner: path.map(|path| {
+                let capacity = ring_capacity(std::env::var(RING_VAR).ok().as_deref());
+                let ring = || Mutex::new(Ring::new(capacity));
                 Box::new(Inner {
                     path,
                     start: Instant::now(),
-                    procs: (0..procs).map(|_| Mutex::new(Ring::default())).collect(),
-                    ms: Mutex::new(Ring::default()),
+                    procs: (0..procs).map(|_| ring()).collect(),
+                    ms: ring(),
                     written: AtomicBool::new(false),
                 })
             }),
@@ -255,124 +278,373 @@ impl Recorder {
     }
 }
 
+/// The events kept per ring for a `GMP_TRACE_EVENTS` of `value`: the
+/// default when it is not set, and (with a warning naming it) when it is
+/// not an integer >= 1.
+fn ring_capacity(value: Option<&str>) -> usize {
+    let Some(value) = value else {
+        return RING_CAPACITY;
+    };
+    match value.trim().parse() {
+        Ok(n) if n >= 1 => n,
+        _ => {
+            eprintln!(
+                "gmp: {RING_VAR}={value:?} is not a number of events per trace ring \
+                 (expected an integer >= 1); keeping {RING_CAPACITY}"
+            );
+            RING_CAPACITY
+        }
+    }
+}
+
 /// A task's identity in the trace: its address.
 fn task_id(task: &Task) -> usize {
     task.metadata() as *const _ as usize
 }
 
 impl Inner {
-    /// The Chrome trace-event JSON of everything recorded.
+    /// The Chrome trace-event JSON of everything recorded, in the format of
+    /// `trace_format`: the lane names, each P's ring, then the Ms' ring.
     fn to_json(&self) -> String {
-        let mut out = String::from("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
-        let us = |ns: u64| ns as f64 / 1000.0;
+        let mut list = EventList::new();
+        self.write_lane_names(&mut list);
+        let grq_lane = self.procs.len();
         let mut dropped = 0;
-        let mut first = true;
-        let mut emit = |out: &mut String, line: String| {
-            if !first {
-                out.push_str(",\n");
-            }
-            first = false;
-            out.push_str(&line);
-        };
-        emit(
-            &mut out,
-            r#"{"name":"process_name","ph":"M","pid":1,"args":{"name":"Ps"}}"#.into(),
-        );
-        emit(
-            &mut out,
-            r#"{"name":"process_name","ph":"M","pid":2,"args":{"name":"Ms"}}"#.into(),
-        );
-        emit(
-            &mut out,
-            format!(
-                r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"GRQ (wakes off a P)"}}}}"#,
-                self.procs.len()
-            ),
-        );
-        for (p, ring) in self.procs.iter().enumerate() {
-            emit(
-                &mut out,
-                format!(
-                    r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{p},"args":{{"name":"P{p}"}}}}"#
-                ),
-            );
+        for ring in self.procs.iter() {
             let ring = lock(ring);
             dropped += ring.dropped;
             for e in &ring.events {
-                let line = match e.kind {
-                    Kind::Run { dur, end } => format!(
-                        r#"{{"name":"task {:#x}","cat":"task","ph":"X","pid":1,"tid":{},"ts":{:.3},"dur":{:.3},"args":{{"task":"{:#x}","end":"{}"}}}}"#,
-                        e.task,
-                        e.lane,
-                        us(e.t),
-                        us(dur),
-                        e.task,
-                        end.as_str()
-                    ),
-                    Kind::Wake => format!(
-                        r#"{{"name":"wake","cat":"wake","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"task":"{:#x}"}}}}"#,
-                        if e.lane == usize::MAX {
-                            self.procs.len()
-                        } else {
-                            e.lane
-                        },
-                        us(e.t),
-                        e.task
-                    ),
-                    Kind::Steal { victim, n } => format!(
-                        r#"{{"name":"steal","cat":"steal","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"from":{victim},"tasks":{n}}}}}"#,
-                        e.lane,
-                        us(e.t)
-                    ),
-                    Kind::Spill { n } => format!(
-                        r#"{{"name":"spill","cat":"spill","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"tasks":{n}}}}}"#,
-                        e.lane,
-                        us(e.t)
-                    ),
-                    Kind::Handoff { from_m } => format!(
-                        r#"{{"name":"handoff","cat":"handoff","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"from_m":{}}}}}"#,
-                        e.lane,
-                        us(e.t),
-                        from_m as i64
-                    ),
-                    Kind::Idle => format!(
-                        r#"{{"name":"idle","cat":"idle","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3}}}"#,
-                        e.lane,
-                        us(e.t)
-                    ),
-                    Kind::Create => format!(
-                        r#"{{"name":"create","cat":"create","ph":"i","s":"t","pid":1,"tid":{},"ts":{:.3},"args":{{"task":"{:#x}"}}}}"#,
-                        e.lane,
-                        us(e.t),
-                        e.task
-                    ),
-                    Kind::MPark { .. } => continue,
-                };
-                emit(&mut out, line);
+                write_proc_event(&mut list, e, grq_lane);
             }
         }
-        {
-            let ring = lock(&self.ms);
-            dropped += ring.dropped;
-            for e in &ring.events {
-                if let Kind::MPark { dur, reactor } = e.kind {
-                    emit(
-                        &mut out,
-                        format!(
-                            r#"{{"name":"{}","cat":"m","ph":"X","pid":2,"tid":{},"ts":{:.3},"dur":{:.3}}}"#,
-                            if reactor { "reactor" } else { "park" },
-                            e.lane,
-                            us(e.t),
-                            us(dur)
-                        ),
-                    );
-                }
-            }
+        let ring = lock(&self.ms);
+        dropped += ring.dropped;
+        for e in &ring.events {
+            write_m_event(&mut list, e);
         }
-        let _ = write!(
+        drop(ring);
+        list.finish(dropped)
+    }
+
+    /// The names of the two processes and of the P and GRQ lanes (M lanes
+    /// are named by their events).
+    fn write_lane_names(&self, list: &mut EventList) {
+        let mut name = |kind: &str, pid: u64, tid: Option<usize>, lane: &str| {
+            let mut e = list.event();
+            e.str(field::NAME, kind).str(field::PH, phase::METADATA);
+            e.num(field::PID, pid);
+            if let Some(tid) = tid {
+                e.num(field::TID, tid);
+            }
+            e.object(field::ARGS).str(arg::NAME, lane);
+        };
+        name(meta::PROCESS_NAME, PID_PROCS, None, meta::PROCS);
+        name(meta::PROCESS_NAME, PID_MACHINES, None, meta::MACHINES);
+        let grq_lane = self.procs.len();
+        name(meta::THREAD_NAME, PID_PROCS, Some(grq_lane), meta::GRQ_LANE);
+        for p in 0..self.procs.len() {
+            let lane = format!("{}{p}", meta::P_PREFIX);
+            name(meta::THREAD_NAME, PID_PROCS, Some(p), &lane);
+        }
+    }
+}
+
+/// Writes one event of a P's ring. Wakes off any P (`lane` = `usize::MAX`)
+/// go to the GRQ lane, `grq_lane`.
+fn write_proc_event(list: &mut EventList, e: &Event, grq_lane: usize) {
+    match e.kind {
+        Kind::Run { dur, end } => {
+            let task = task_name(e.task);
+            let mut span = list.event();
+            span.str(field::NAME, &format!("{}{task}", event::TASK_PREFIX))
+                .str(field::CAT, event::TASK_CAT)
+                .str(field::PH, phase::COMPLETE)
+                .num(field::PID, PID_PROCS)
+                .num(field::TID, e.lane)
+                .micros(field::TS, e.t)
+                .micros(field::DUR, dur);
+            span.object(field::ARGS)
+                .str(arg::TASK, &task)
+                .str(arg::END, end.as_str());
+        }
+        Kind::Wake => {
+            let lane = if e.lane == usize::MAX {
+                grq_lane
+            } else {
+                e.lane
+            };
+            instant(list, event::WAKE, lane, e.t)
+                .object(field::ARGS)
+                .str(arg::TASK, &task_name(e.task));
+        }
+        Kind::Steal { victim, n } => {
+            instant(list, event::STEAL, e.lane, e.t)
+                .object(field::ARGS)
+                .num(arg::FROM, victim)
+                .num(arg::TASKS, n);
+        }
+        Kind::Spill { n } => {
+            instant(list, event::SPILL, e.lane, e.t)
+                .object(field::ARGS)
+                .num(arg::TASKS, n);
+        }
+        Kind::Handoff { from_m } => {
+            // `from_m` is `usize::MAX` when the M is not known: written -1.
+            instant(list, event::HANDOFF, e.lane, e.t)
+                .object(field::ARGS)
+                .num(arg::FROM_M, from_m as i64);
+        }
+        Kind::Idle => drop(instant(list, event::IDLE, e.lane, e.t)),
+        Kind::Create => {
+            instant(list, event::CREATE, e.lane, e.t)
+                .object(field::ARGS)
+                .str(arg::TASK, &task_name(e.task));
+        }
+        // Recorded in the Ms' ring only.
+        Kind::MPark { .. } => {}
+    }
+}
+
+/// Writes one event of the Ms' ring: a park span.
+fn write_m_event(list: &mut EventList, e: &Event) {
+    if let Kind::MPark { dur, reactor } = e.kind {
+        let name = if reactor { event::REACTOR } else { event::PARK };
+        list.event()
+            .str(field::NAME, name)
+            .str(field::CAT, event::M_CAT)
+            .str(field::PH, phase::COMPLETE)
+            .num(field::PID, PID_MACHINES)
+            .num(field::TID, e.lane)
+            .micros(field::TS, e.t)
+            .micros(field::DUR, dur);
+    }
+}
+
+/// Starts an instant event `name` (its category too) on P lane `lane` at
+/// `t` ns; the caller adds its `args`.
+fn instant<'a>(list: &'a mut EventList, name: &str, lane: usize, t: u64) -> JsonObject<'a> {
+    let mut e = list.event();
+    e.str(field::NAME, name)
+        .str(field::CAT, name)
+        .str(field::PH, phase::INSTANT)
+        .str(field::SCOPE, phase::THREAD_SCOPE)
+        .num(field::PID, PID_PROCS)
+        .num(field::TID, lane)
+        .micros(field::TS, t);
+    e
+}
+
+/// A task's id as the trace writes it.
+fn task_name(task: usize) -> String {
+    format!("{task:#x}")
+}
+
+/// The file being written: the top-level object up to the open
+/// `traceEvents` array, then one event per [`EventList::event`].
+struct EventList {
+    /// The JSON so far.
+    out: String,
+    /// Whether no event has been written yet (no comma before the next).
+    empty: bool,
+}
+
+impl EventList {
+    fn new() -> Self {
+        let mut out = String::new();
+        let mut top = JsonObject::open(&mut out);
+        top.str(field::DISPLAY_TIME_UNIT, field::DISPLAY_NS)
+            .key(field::TRACE_EVENTS);
+        top.close = false; // `finish` writes the rest of it.
+        drop(top);
+        out.push_str("[\n");
+        EventList { out, empty: true }
+    }
+
+    /// A new event object, closed when the returned writer is dropped.
+    fn event(&mut self) -> JsonObject<'_> {
+        if !self.empty {
+            self.out.push_str(",\n");
+        }
+        self.empty = false;
+        JsonObject::open(&mut self.out)
+    }
+
+    /// Closes the array and writes `otherData`.
+    fn finish(mut self, dropped: u64) -> String {
+        self.out.push_str("\n]");
+        let mut top = JsonObject {
+            out: &mut self.out,
+            empty: false,
+            close: true,
+        };
+        top.object(field::OTHER_DATA)
+            .num(field::DROPPED_EVENTS, dropped);
+        drop(top);
+        self.out.push('\n');
+        self.out
+    }
+}
+
+/// Writes one JSON object's members into a string; the closing `}` is
+/// written when it is dropped. Keys and string values are the format's
+/// constants, lane names and task ids: none needs escaping.
+struct JsonObject<'a> {
+    /// Where the object is written.
+    out: &'a mut String,
+    /// Whether no member has been written yet (no comma before the next).
+    empty: bool,
+    /// Whether dropping the writer closes the object (`EventList` clears it
+    /// for the top-level object, which it goes on writing).
+    close: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    /// Opens an object at the end of `out`.
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        JsonObject {
             out,
-            "\n],\"otherData\":{{\"dropped_events\":{dropped}}}}}\n"
-        );
-        out
+            empty: true,
+            close: true,
+        }
+    }
+
+    /// Writes `"key":`, after a comma unless it is the first member.
+    fn key(&mut self, key: &str) -> &mut Self {
+        debug_assert!(!key.contains(['"', '\\']), "{key:?} needs escaping");
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        let _ = write!(self.out, "\"{key}\":");
+        self
+    }
+
+    /// A string member.
+    fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        debug_assert!(!value.contains(['"', '\\']), "{value:?} needs escaping");
+        self.key(key);
+        let _ = write!(self.out, "\"{value}\"");
+        self
+    }
+
+    /// An integer member.
+    fn num(&mut self, key: &str, value: impl std::fmt::Display) -> &mut Self {
+        self.key(key);
+        let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// `ns` nanoseconds as microseconds with 3 decimals (exact).
+    fn micros(&mut self, key: &str, ns: u64) -> &mut Self {
+        self.key(key);
+        let _ = write!(self.out, "{}.{:03}", ns / 1000, ns % 1000);
+        self
+    }
+
+    /// A member holding an object, closed when the returned writer drops.
+    fn object(&mut self, key: &str) -> JsonObject<'_> {
+        self.key(key);
+        JsonObject::open(self.out)
+    }
+}
+
+impl Drop for JsonObject<'_> {
+    fn drop(&mut self) {
+        if self.close {
+            self.out.push('}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recorder's state with one event of each kind, at fixed times.
+    fn inner_with_every_kind() -> Inner {
+        let event = |t, lane, task, kind| Event {
+            t,
+            lane,
+            task,
+            kind,
+        };
+        let mut p0 = Ring::new(RING_CAPACITY);
+        let run = Kind::Run {
+            dur: 2_500,
+            end: End::Yield,
+        };
+        p0.push(event(1_000, 0, 0xa0, run));
+        p0.push(event(4_000, 0, 0xa0, Kind::Wake));
+        p0.push(event(5_000, usize::MAX, 0xb0, Kind::Wake));
+        p0.push(event(6_000, 0, 0xb0, Kind::Create));
+        p0.push(event(7_000, 0, 0, Kind::Spill { n: 129 }));
+        p0.push(event(8_000, 0, 0, Kind::Idle));
+        let mut p1 = Ring::new(RING_CAPACITY);
+        p1.push(event(9_001, 1, 0, Kind::Steal { victim: 0, n: 3 }));
+        let handoff = Kind::Handoff { from_m: usize::MAX };
+        p1.push(event(10_000, 1, 0, handoff));
+        p1.dropped = 4;
+        let mut ms = Ring::new(RING_CAPACITY);
+        let park = Kind::MPark {
+            dur: 1_234_567,
+            reactor: true,
+        };
+        ms.push(event(11_000, 3, 0, park));
+        Inner {
+            path: PathBuf::new(),
+            start: Instant::now(),
+            procs: vec![Mutex::new(p0), Mutex::new(p1)].into_boxed_slice(),
+            ms: Mutex::new(ms),
+            written: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn a_full_ring_drops_its_oldest_events_and_counts_them() {
+        let mut ring = Ring::new(2);
+        for t in 0..5 {
+            ring.push(Event {
+                t,
+                lane: 0,
+                task: 0,
+                kind: Kind::Idle,
+            });
+        }
+        let kept: Vec<u64> = ring.events.iter().map(|e| e.t).collect();
+        assert_eq!(kept, [3, 4], "a ring of 2 keeps the 2 newest events");
+        assert_eq!(ring.dropped, 3);
+    }
+
+    #[test]
+    fn gmp_trace_events_sets_the_ring_size_and_a_bad_value_keeps_the_default() {
+        assert_eq!(ring_capacity(None), RING_CAPACITY);
+        assert_eq!(ring_capacity(Some("1000000")), 1_000_000);
+        assert_eq!(ring_capacity(Some(" 7 ")), 7);
+        for bad in ["0", "-1", "lots", ""] {
+            assert_eq!(ring_capacity(Some(bad)), RING_CAPACITY, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn to_json_writes_every_kind_in_the_trace_format() {
+        let expected = r#"{"displayTimeUnit":"ns","traceEvents":[
+{"name":"process_name","ph":"M","pid":1,"args":{"name":"Ps"}},
+{"name":"process_name","ph":"M","pid":2,"args":{"name":"Ms"}},
+{"name":"thread_name","ph":"M","pid":1,"tid":2,"args":{"name":"GRQ (wakes off a P)"}},
+{"name":"thread_name","ph":"M","pid":1,"tid":0,"args":{"name":"P0"}},
+{"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"P1"}},
+{"name":"task 0xa0","cat":"task","ph":"X","pid":1,"tid":0,"ts":1.000,"dur":2.500,"args":{"task":"0xa0","end":"yield"}},
+{"name":"wake","cat":"wake","ph":"i","s":"t","pid":1,"tid":0,"ts":4.000,"args":{"task":"0xa0"}},
+{"name":"wake","cat":"wake","ph":"i","s":"t","pid":1,"tid":2,"ts":5.000,"args":{"task":"0xb0"}},
+{"name":"create","cat":"create","ph":"i","s":"t","pid":1,"tid":0,"ts":6.000,"args":{"task":"0xb0"}},
+{"name":"spill","cat":"spill","ph":"i","s":"t","pid":1,"tid":0,"ts":7.000,"args":{"tasks":129}},
+{"name":"idle","cat":"idle","ph":"i","s":"t","pid":1,"tid":0,"ts":8.000},
+{"name":"steal","cat":"steal","ph":"i","s":"t","pid":1,"tid":1,"ts":9.001,"args":{"from":0,"tasks":3}},
+{"name":"handoff","cat":"handoff","ph":"i","s":"t","pid":1,"tid":1,"ts":10.000,"args":{"from_m":-1}},
+{"name":"reactor","cat":"m","ph":"X","pid":2,"tid":3,"ts":11.000,"dur":1234.567}
+],"otherData":{"dropped_events":4}}
+"#;
+        assert_eq!(inner_with_every_kind().to_json(), expected);
     }
 }

@@ -1,10 +1,16 @@
 //! Failure behaviour: panics, cancellation, shutdown, bad settings, misuse.
+//!
+//! The tests of environment variables run their runtime in a child process
+//! (`support/child.rs`): the variables and the global runtime are per process.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gmp_executor::{block_on, spawn, Handle, Runtime};
+
+#[path = "support/child.rs"]
+mod child;
 
 /// Counts how many futures holding one were dropped.
 #[derive(Clone, Default)]
@@ -15,6 +21,15 @@ struct Guard(DropCount);
 impl Drop for Guard {
     fn drop(&mut self) {
         self.0 .0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits until `ready` holds, failing the test with `what` after 60 s.
+fn wait_for(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -49,12 +64,15 @@ fn abort_drops_the_future() {
     let rt = Runtime::builder().max_procs(2).build().unwrap();
     let drops = DropCount::default();
     let g = drops.guard();
+    let polled = Arc::new(AtomicBool::new(false));
+    let p = polled.clone();
     let handle = rt.spawn(async move {
         let _g = g;
+        p.store(true, Ordering::SeqCst);
         futures::future::pending::<()>().await;
     });
-    // Let it park first.
-    std::thread::sleep(Duration::from_millis(20));
+    // Abort a task that was polled and is parked, not one still queued.
+    wait_for("the task's first poll", || polled.load(Ordering::SeqCst));
     handle.abort();
     let err = rt.block_on(handle).unwrap_err();
     assert!(err.is_cancelled());
@@ -81,9 +99,7 @@ fn abort_before_the_first_poll_and_after_completion() {
     });
     assert!(aborted.unwrap_err().is_cancelled());
     assert_eq!(drops.get(), 1);
-    while !done.is_finished() {
-        std::thread::yield_now();
-    }
+    wait_for("the first task to finish", || done.is_finished());
     done.abort();
     assert_eq!(
         rt.block_on(done).unwrap(),
@@ -95,33 +111,67 @@ fn abort_before_the_first_poll_and_after_completion() {
 #[test]
 fn dropping_a_runtime_drops_every_pending_future() {
     let drops = DropCount::default();
-    let rt = Runtime::builder().max_procs(2).build().unwrap();
+    // One P and no sysmon: nothing takes the P from the long poll below, so
+    // the tasks queued behind it stay queued until shutdown.
+    let rt = Runtime::builder()
+        .max_procs(1)
+        .sysmon(false)
+        .build()
+        .unwrap();
     let mut handles = Vec::new();
     // Parked tasks (waiting on a channel nobody sends on) ...
     let (_tx, rx) = futures::channel::oneshot::channel::<()>();
     let rx = futures::future::FutureExt::shared(rx);
+    let parked = Arc::new(AtomicUsize::new(0));
     for _ in 0..100 {
         let g = drops.guard();
-        let rx = rx.clone();
+        let (rx, parked) = (rx.clone(), parked.clone());
         handles.push(rt.spawn(async move {
             let _g = g;
+            parked.fetch_add(1, Ordering::SeqCst);
             let _ = rx.await;
         }));
     }
-    // ... and tasks still queued behind a task that is inside a long poll.
-    for _ in 0..100 {
-        let g = drops.guard();
-        handles.push(rt.spawn(async move {
-            let _g = g;
-            futures::future::pending::<()>().await
-        }));
-    }
-    std::thread::sleep(Duration::from_millis(20));
+    wait_for("100 tasks parked on the channel", || {
+        parked.load(Ordering::SeqCst) == 100
+    });
+    // ... and tasks queued in the P of a task that is inside a long poll:
+    // it spawns them, then keeps its M until shutdown has begun.
+    let queued: Vec<_> = (0..100).map(|_| drops.guard()).collect();
+    let queued_polls = Arc::new(AtomicUsize::new(0));
+    let (queued_tx, queued_rx) = std::sync::mpsc::channel();
+    let q = queued_polls.clone();
+    let long_poll = rt.spawn(async move {
+        for g in queued {
+            let q = q.clone();
+            queued_tx
+                .send(spawn(async move {
+                    let _g = g;
+                    q.fetch_add(1, Ordering::SeqCst);
+                    futures::future::pending::<()>().await
+                }))
+                .unwrap();
+        }
+        drop(queued_tx);
+        block_until_shutdown()
+    });
+    handles.extend(queued_rx.iter());
+    assert_eq!(handles.len(), 200, "the long poll spawned its 100 tasks");
     drop(rt);
     assert_eq!(
         drops.get(),
         200,
         "every pending task's future is dropped by shutdown"
+    );
+    assert_eq!(
+        futures::executor::block_on(long_poll).ok(),
+        Some(true),
+        "the long poll ended because shutdown began"
+    );
+    assert_eq!(
+        queued_polls.load(Ordering::SeqCst),
+        0,
+        "the tasks behind the long poll were still queued at shutdown"
     );
     for h in handles {
         let err = futures::executor::block_on(h).unwrap_err();
@@ -129,16 +179,33 @@ fn dropping_a_runtime_drops_every_pending_future() {
     }
 }
 
+/// Blocks the calling task's M until its runtime is closing, seen as a
+/// spawn that shutdown drops at once. Gives up after 60 s and returns
+/// whether shutdown was seen.
+fn block_until_shutdown() -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if spawn(async {}).is_finished() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
 #[test]
 fn shutdown_timeout_returns_while_a_poll_is_stuck() {
     let rt = Runtime::builder().max_procs(1).build().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let started = Arc::new(AtomicBool::new(false));
+    let s = started.clone();
     rt.spawn(async move {
+        s.store(true, Ordering::SeqCst);
         // Blocks its M until the test lets go.
         let _ = rx.recv();
     });
-    std::thread::sleep(Duration::from_millis(20));
-    let start = std::time::Instant::now();
+    wait_for("the stuck poll to start", || started.load(Ordering::SeqCst));
+    let start = Instant::now();
     rt.shutdown_timeout(Duration::from_millis(100));
     assert!(
         start.elapsed() < Duration::from_secs(30),
@@ -232,28 +299,6 @@ fn spawn_after_shutdown_is_cancelled() {
     );
 }
 
-/// Runs this test binary again with `vars` set, running only `test`.
-fn child(test: &str, vars: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]);
-    cmd.env("GMP_TEST_CHILD", "1");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-#[test]
-fn child_reports_runtime_new_error() {
-    if std::env::var_os("GMP_TEST_CHILD").is_none() {
-        return;
-    }
-    match Runtime::new() {
-        Ok(_) => println!("RESULT: ok"),
-        Err(e) => println!("RESULT: {:?}: {e}", e.kind()),
-    }
-}
-
 #[test]
 fn bad_environment_variables_are_errors_naming_them() {
     for (var, value) in [
@@ -261,34 +306,52 @@ fn bad_environment_variables_are_errors_naming_them() {
         ("GMP_MAXPROCS", "0"),
         ("GMP_SCHEDTRACE", "soon"),
         ("GMP_SCHEDDETAIL", "yes"),
+        ("GMP_MAXPROCS", "3"),
     ] {
-        let out = child("child_reports_runtime_new_error", &[(var, value)]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout.lines().find(|l| l.contains("RESULT:")).unwrap_or("");
-        assert!(
-            line.contains("InvalidInput") && line.contains(var) && line.contains(value),
-            "{var}={value} must be an InvalidInput error naming it, got {line:?}"
+        let out = child::run(
+            "bad_environment_variables_are_errors_naming_them",
+            &[(var, value)],
+            print_runtime_new_result,
         );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // libtest's "test <name> ... " may precede it on the line.
+        let line = stdout
+            .lines()
+            .find_map(|l| l.split_once("RESULT: ").map(|(_, r)| r))
+            .unwrap_or("");
+        if value == "3" {
+            assert_eq!(line, "ok", "{var}={value} is valid");
+        } else {
+            assert!(
+                line.contains("InvalidInput") && line.contains(var) && line.contains(value),
+                "{var}={value} must be an InvalidInput error naming it, got {line:?}"
+            );
+        }
     }
-    let out = child("child_reports_runtime_new_error", &[("GMP_MAXPROCS", "3")]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("RESULT: ok"));
 }
 
-#[test]
-fn child_uses_global_runtime() {
-    if std::env::var_os("GMP_TEST_CHILD").is_none() {
-        return;
+/// The child's side of the test above: what `Runtime::new` returned.
+fn print_runtime_new_result() {
+    match Runtime::new() {
+        Ok(_) => println!("RESULT: ok"),
+        Err(e) => println!("RESULT: {:?}: {e}", e.kind()),
     }
-    let _ = block_on(spawn(async {}));
 }
 
 #[test]
 fn global_runtime_panics_on_a_bad_gmp_maxprocs() {
-    let out = child("child_uses_global_runtime", &[("GMP_MAXPROCS", "abc")]);
+    let out = child::run(
+        "global_runtime_panics_on_a_bad_gmp_maxprocs",
+        &[("GMP_MAXPROCS", "abc")],
+        || drop(block_on(spawn(async {}))),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
     assert!(
-        stderr.contains("GMP_MAXPROCS"),
-        "the panic must name the variable: {stderr}"
+        !out.status.success(),
+        "the global runtime started despite GMP_MAXPROCS=abc"
+    );
+    assert!(
+        stderr.contains("GMP_MAXPROCS") && stderr.contains("abc"),
+        "the panic must name the variable and its value: {stderr}"
     );
 }

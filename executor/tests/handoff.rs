@@ -149,15 +149,32 @@ fn max_threads_caps_the_ms_without_crashing() {
         .max_threads(2)
         .build()
         .unwrap();
-    let done = rt.block_on(async {
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let finished = rt.block_on(async {
         let hs: Vec<_> = (0..3)
-            .map(|_| spawn(async { std::thread::sleep(Duration::from_millis(100)) }))
+            .map(|_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                spawn(async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
             .collect();
+        let mut finished = 0;
         for h in hs {
             h.await.unwrap();
+            finished += 1;
         }
-        true
+        finished
     });
-    assert!(done);
+    assert_eq!(finished, 3, "every blocked task ran to completion");
+    assert!(
+        peak.load(Ordering::SeqCst) <= 2,
+        "max_threads(2), yet {} tasks blocked their Ms at once",
+        peak.load(Ordering::SeqCst)
+    );
     assert!(rt.metrics().threads() <= 2);
 }

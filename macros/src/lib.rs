@@ -18,9 +18,9 @@
 //!   under another name. Defaults to `::gmp`.
 //!
 //! Use these attributes through the `gmp` crate (`gmp::main`, `gmp::test`),
-//! which re-exports them and provides the runtime they call into; this crate on
-//! its own expands to code that names `::gmp`. The examples here are not
-//! compiled for that reason; the runnable ones live on the re-exports in `gmp`.
+//! which re-exports them and provides the runtime they call into; this crate
+//! on its own expands to code that names `::gmp`. The examples below are doc
+//! tests of this crate, which has `gmp` as a dev-dependency to run them.
 
 mod args;
 mod entry;
@@ -31,39 +31,42 @@ use entry::{expand, Entry};
 
 /// Runs `async fn main` on the gmp runtime.
 ///
-/// ```ignore
+/// ```
 /// #[gmp::main]
 /// async fn main() {
-///     let answer = gmp::spawn(async { 6 * 7 }).await;
-///     println!("{answer}");
+///     let answer = gmp::spawn(async { 6 * 7 }).await.unwrap();
+///     assert_eq!(answer, 42);
 /// }
 /// ```
 ///
 /// `procs = N` fixes the number of Ps (over `GMP_MAXPROCS`), and `main` may
 /// return anything a sync `main` may, so `?` works in the body:
 ///
-/// ```ignore
+/// ```
 /// use std::error::Error;
 ///
 /// #[gmp::main(procs = 4)]
 /// async fn main() -> Result<(), Box<dyn Error>> {
-///     let text = gmp::fs::read_to_string("Cargo.toml").await?;
-///     println!("{} bytes", text.len());
+///     assert_eq!(gmp::Handle::current().metrics().procs(), 4);
+///     let answer = gmp::spawn(async { 6 * 7 }).await?; // a JoinError is an Error
+///     assert_eq!(answer, 42);
 ///     Ok(())
 /// }
 /// ```
 ///
-/// The function must be `async` and take no arguments and no generics. It
-/// expands to
+/// The function must be `async` and take no arguments and no generics. The
+/// second example expands to
 ///
-/// ```ignore
+/// ```
+/// # use std::error::Error;
 /// fn main() -> Result<(), Box<dyn Error>> {
-///     ::gmp::__private::block_on_main(Some(4), async move { /* body */ })
+///     gmp::__private::block_on_main(Some(4), async move {
+///         // the body
+///         assert_eq!(gmp::Handle::current().metrics().procs(), 4);
+///         Ok(())
+///     })
 /// }
 /// ```
-///
-/// These examples are not compiled here (this crate does not depend on `gmp`);
-/// see `gmp::main` for runnable ones.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(Entry::Main, attr.into(), item.into()).into()
@@ -71,10 +74,10 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn` test on a gmp runtime of its own.
 ///
-/// ```ignore
+/// ```
 /// #[gmp::test]
 /// async fn spawned_task_returns_its_value() {
-///     assert_eq!(gmp::spawn(async { 1 + 1 }).await, 2);
+///     assert_eq!(gmp::spawn(async { 1 + 1 }).await.unwrap(), 2);
 /// }
 ///
 /// #[gmp::test(procs = 1)]
@@ -82,22 +85,33 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn panic_in_the_body_fails_the_test() {
 ///     panic!("boom");
 /// }
+/// # // A doc test is no test binary, so `#[test]` functions are compiled out
+/// # // of it: run the two bodies here the way their expansions do.
+/// # fn main() {
+/// #     gmp::__private::block_on_test(None, async {
+/// #         assert_eq!(gmp::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// #     });
+/// #     let panicked = std::panic::catch_unwind(|| {
+/// #         gmp::__private::block_on_test(Some(1), async { panic!("boom") })
+/// #     });
+/// #     assert!(panicked.is_err(), "the body's panic fails the test");
+/// # }
 /// ```
 ///
-/// Other attributes (`#[should_panic]`, an `ignore` attribute, doc comments) stay on
-/// the generated `#[test] fn`, which must not be written by hand as well. The
-/// function must be `async` and take no arguments and no generics; it may
-/// return a `Result` as a plain test can. It expands to
+/// Other attributes (`#[should_panic]`, an `ignore` attribute, doc comments)
+/// stay on the generated `#[test] fn`, which must not be written by hand as
+/// well. The function must be `async` and take no arguments and no generics;
+/// it may return a `Result` as a plain test can. The first test expands to
+/// (here without its `#[test]`, so that this doc test calls it)
 ///
-/// ```ignore
-/// #[test]
+/// ```
 /// fn spawned_task_returns_its_value() {
-///     ::gmp::__private::block_on_test(None, async move { /* body */ })
+///     gmp::__private::block_on_test(None, async move {
+///         assert_eq!(gmp::spawn(async { 1 + 1 }).await.unwrap(), 2);
+///     })
 /// }
+/// # spawned_task_returns_its_value();
 /// ```
-///
-/// These examples are not compiled here (this crate does not depend on `gmp`);
-/// see `gmp::test` for runnable ones.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(Entry::Test, attr.into(), item.into()).into()

@@ -39,6 +39,9 @@
 
 mod axis;
 mod parse;
+
+/// The format's names, shared with the writer (`executor/src/trace.rs`).
+use gmp_executor::trace_format as format;
 mod render;
 
 pub use parse::{parse, Error};
@@ -49,14 +52,14 @@ pub use render::{render_svg, Options};
 /// ```
 /// assert_eq!(gmp_trace::PID_PROCS, 1);
 /// ```
-pub const PID_PROCS: u64 = 1;
+pub const PID_PROCS: u64 = format::PID_PROCS;
 
 /// The process id of the Ms' lanes in the trace.
 ///
 /// ```
 /// assert_eq!(gmp_trace::PID_MACHINES, 2);
 /// ```
-pub const PID_MACHINES: u64 = 2;
+pub const PID_MACHINES: u64 = format::PID_MACHINES;
 
 /// A parsed trace: its lanes, its events in file order, and how many events
 /// the recorder dropped.
@@ -117,8 +120,8 @@ impl Trace {
             return name.clone();
         }
         match pid {
-            PID_PROCS => "Ps".into(),
-            PID_MACHINES => "Ms".into(),
+            PID_PROCS => format::meta::PROCS.into(),
+            PID_MACHINES => format::meta::MACHINES.into(),
             _ => format!("pid {pid}"),
         }
     }
@@ -142,6 +145,24 @@ pub struct Lane {
     pub tid: u64,
     /// From the `thread_name` metadata, else `P<tid>` / `M<tid>`.
     pub name: String,
+}
+
+impl Lane {
+    /// Whether this is the GRQ lane (wakes off any P), which is among the
+    /// Ps' lanes but is no P.
+    ///
+    /// ```
+    /// let trace = gmp_trace::parse(r#"{"traceEvents":[
+    ///   {"name":"thread_name","ph":"M","pid":1,"tid":0,"args":{"name":"P0"}},
+    ///   {"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"GRQ (wakes off a P)"}}
+    /// ]}"#)?;
+    /// assert!(!trace.lanes[0].is_grq());
+    /// assert!(trace.lanes[1].is_grq());
+    /// # Ok::<(), gmp_trace::Error>(())
+    /// ```
+    pub fn is_grq(&self) -> bool {
+        self.pid == PID_PROCS && self.name == format::meta::GRQ_LANE
+    }
 }
 
 /// One event of the trace, on the lane `(pid, tid)` at `ts`.
@@ -311,11 +332,12 @@ impl End {
     /// assert_eq!(gmp_trace::End::from_name("blocked"), gmp_trace::End::Blocked);
     /// ```
     pub fn from_name(name: &str) -> End {
+        use format::end;
         match name {
-            "yield" => End::Yield,
-            "blocked" => End::Blocked,
-            "done" => End::Done,
-            "blocked_or_done" => End::BlockedOrDone,
+            end::YIELD => End::Yield,
+            end::BLOCKED => End::Blocked,
+            end::DONE => End::Done,
+            end::BLOCKED_OR_DONE => End::BlockedOrDone,
             _ => End::Unknown,
         }
     }

@@ -115,33 +115,12 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
             "-h" | "--help" => return Ok(None),
             "--" => only_files = true,
             "-o" | "--output" => output = Some(value("the SVG file to write")?.into()),
-            "--width" => {
-                let v = value("pixels, e.g. --width 1600")?;
-                let v = v.to_string_lossy();
-                opts.width = v
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|w| (400..=1_000_000).contains(w))
-                    .ok_or_else(|| {
-                        format!(
-                            "--width {v:?} is not a width in pixels (expected an integer from 400 to 1000000)"
-                        )
-                    })?;
-            }
+            "--width" => opts.width = width(&value("pixels, e.g. --width 1600")?)?,
             "--from" | "--to" => {
-                let v = value("microseconds since the runtime started, e.g. 1500")?;
-                let v = v.to_string_lossy();
-                let t: f64 = v
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|t: &f64| t.is_finite())
-                    .ok_or_else(|| {
-                        format!(
-                            "{name} {v:?} is not a time (expected microseconds since the runtime started, e.g. {name} 1500)"
-                        )
-                    })?;
+                let t = time(
+                    &name,
+                    &value("microseconds since the runtime started, e.g. 1500")?,
+                )?;
                 if name == "--from" {
                     opts.from = Some(t);
                 } else {
@@ -152,6 +131,44 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
         }
     }
     let input = input.ok_or("no trace file given")?;
+    checked(input, output, opts).map(Some)
+}
+
+/// The value of `--width`.
+fn width(v: &OsString) -> Result<u32, String> {
+    let v = v.to_string_lossy();
+    v.trim()
+        .parse()
+        .ok()
+        .filter(|w| (400..=1_000_000).contains(w))
+        .ok_or_else(|| {
+            format!(
+                "--width {v:?} is not a width in pixels (expected an integer from 400 to 1000000)"
+            )
+        })
+}
+
+/// The value of `--from` or `--to` (`name`).
+fn time(name: &str, v: &OsString) -> Result<f64, String> {
+    let v = v.to_string_lossy();
+    v.trim()
+        .parse()
+        .ok()
+        .filter(|t: &f64| t.is_finite())
+        .ok_or_else(|| {
+            format!(
+                "{name} {v:?} is not a time (expected microseconds since the runtime started, e.g. {name} 1500)"
+            )
+        })
+}
+
+/// The arguments once all are read: the window must not be empty, the
+/// output (by default the input with `.svg`) must not be the input.
+fn checked(
+    input: PathBuf,
+    output: Option<PathBuf>,
+    mut opts: gmp_trace::Options,
+) -> Result<Args, String> {
     if let (Some(from), Some(to)) = (opts.from, opts.to) {
         if from >= to {
             return Err(format!(
@@ -170,11 +187,11 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
         || input.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
     ));
-    Ok(Some(Args {
+    Ok(Args {
         input,
         output,
         opts,
-    }))
+    })
 }
 
 fn quote(path: &std::path::Path) -> String {

@@ -1,10 +1,12 @@
 //! Reading the Chrome trace-event JSON that `executor/src/trace.rs` writes.
 //!
-//! The file is `{"traceEvents":[…],"otherData":{"dropped_events":n}}` (a bare
-//! array of events is accepted too). Events are recognised by `name`:
-//! `task …` spans (`cat` "task"), `steal`, `spill`, `handoff`, `idle`,
-//! `create`, `wake` on the Ps (pid 1), `park` / `reactor` on the Ms (pid 2).
-//! `process_name` / `thread_name` metadata names the lanes.
+//! The format (fields, event names, values) is defined once, in
+//! `gmp_executor::trace_format`, and both sides use its constants. The file
+//! is `{"traceEvents":[…],"otherData":{"dropped_events":n}}` (a bare array of
+//! events is accepted too). Events are recognised by `name`: `task …` spans
+//! (`cat` "task"), `steal`, `spill`, `handoff`, `idle`, `create`, `wake` on
+//! the Ps (pid 1), `park` / `reactor` on the Ms (pid 2). `process_name` /
+//! `thread_name` metadata names the lanes.
 //!
 //! Tolerance: unknown fields are ignored; unknown events with a phase that
 //! has a time (`X`, `i`, `I`, `n`, `R`) become `EventKind::Other`; other
@@ -18,6 +20,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::format::{arg, event, field, meta, phase};
 use crate::{End, Event, EventKind, Lane, Trace, PID_MACHINES, PID_PROCS};
 
 /// Why a trace could not be read. Its `Display` says what is wrong and where,
@@ -73,31 +76,34 @@ pub fn parse(json: &str) -> Result<Trace, Error> {
         serde_json::from_str(json).map_err(|e| Error::new(format!("not valid JSON: {e}")))?;
     let (events, other) = match &root {
         Value::Array(events) => (events, None),
-        Value::Object(obj) => match obj.get("traceEvents") {
-            Some(Value::Array(events)) => (events, obj.get("otherData")),
+        Value::Object(obj) => match obj.get(field::TRACE_EVENTS) {
+            Some(Value::Array(events)) => (events, obj.get(field::OTHER_DATA)),
             Some(v) => {
                 return Err(Error::new(format!(
-                    "\"traceEvents\" is {}, not an array of events",
+                    "\"{}\" is {}, not an array of events",
+                    field::TRACE_EVENTS,
                     describe(v)
                 )))
             }
             None => {
-                return Err(Error::new(
-                    "no \"traceEvents\" array at the top level (is this a GMP_TRACE file?)",
-                ))
+                return Err(Error::new(format!(
+                    "no \"{}\" array at the top level (is this a GMP_TRACE file?)",
+                    field::TRACE_EVENTS
+                )))
             }
         },
         v => {
             return Err(Error::new(format!(
-                "the top level is {}, not an object with a \"traceEvents\" array",
-                describe(v)
+                "the top level is {}, not an object with a \"{}\" array",
+                describe(v),
+                field::TRACE_EVENTS
             )))
         }
     };
 
     let mut trace = Trace {
         dropped_events: other
-            .and_then(|o| o.get("dropped_events"))
+            .and_then(|o| o.get(field::DROPPED_EVENTS))
             .and_then(as_count)
             .unwrap_or(0),
         ..Trace::default()
@@ -112,12 +118,13 @@ pub fn parse(json: &str) -> Result<Trace, Error> {
         };
         let ev = Raw { index, obj };
         let ph = ev
-            .str("ph")
-            .ok_or_else(|| ev.error("has no \"ph\" (phase)"))?;
+            .str(field::PH)
+            .ok_or_else(|| ev.error(&format!("has no \"{}\" (phase)", field::PH)))?;
         match ph {
-            "M" => ev.metadata(&mut trace, &mut names)?,
-            "X" | "i" | "I" | "n" | "R" => {
-                let event = ev.event(ph == "X")?;
+            phase::METADATA => ev.metadata(&mut trace, &mut names)?,
+            // Phases with a time: gmp writes the first two.
+            phase::COMPLETE | phase::INSTANT | "I" | "n" | "R" => {
+                let event = ev.event(ph == phase::COMPLETE)?;
                 names.entry((event.pid, event.tid)).or_insert(None);
                 trace.events.push(event);
             }
@@ -131,8 +138,8 @@ pub fn parse(json: &str) -> Result<Trace, Error> {
             pid,
             tid,
             name: name.unwrap_or_else(|| match pid {
-                PID_PROCS => format!("P{tid}"),
-                PID_MACHINES => format!("M{tid}"),
+                PID_PROCS => format!("{}{tid}", meta::P_PREFIX),
+                PID_MACHINES => format!("{}{tid}", meta::M_PREFIX),
                 _ => format!("{pid}/{tid}"),
             }),
         })
@@ -148,7 +155,7 @@ struct Raw<'a> {
 
 impl Raw<'_> {
     fn error(&self, what: &str) -> Error {
-        let name = self.str("name").unwrap_or("?");
+        let name = self.str(field::NAME).unwrap_or("?");
         Error::new(format!("event #{} ({name:?}) {what}", self.index))
     }
 
@@ -157,7 +164,7 @@ impl Raw<'_> {
     }
 
     fn arg(&self, key: &str) -> Option<&Value> {
-        self.obj.get("args").and_then(|a| a.get(key))
+        self.obj.get(field::ARGS).and_then(|a| a.get(key))
     }
 
     fn id(&self, key: &str) -> Result<u64, Error> {
@@ -185,17 +192,17 @@ impl Raw<'_> {
         trace: &mut Trace,
         names: &mut BTreeMap<(u64, u64), Option<String>>,
     ) -> Result<(), Error> {
-        let Some(name) = self.arg("name").and_then(Value::as_str) else {
+        let Some(name) = self.arg(arg::NAME).and_then(Value::as_str) else {
             return Ok(());
         };
-        match self.str("name") {
-            Some("process_name") => {
-                let pid = self.id("pid")?;
+        match self.str(field::NAME) {
+            Some(meta::PROCESS_NAME) => {
+                let pid = self.id(field::PID)?;
                 trace.processes.retain(|(p, _)| *p != pid);
                 trace.processes.push((pid, name.to_owned()));
             }
-            Some("thread_name") => {
-                let key = (self.id("pid")?, self.id("tid")?);
+            Some(meta::THREAD_NAME) => {
+                let key = (self.id(field::PID)?, self.id(field::TID)?);
                 names.insert(key, Some(name.to_owned()));
             }
             _ => {}
@@ -205,41 +212,47 @@ impl Raw<'_> {
 
     /// A span (`complete`) or an instant.
     fn event(&self, complete: bool) -> Result<Event, Error> {
-        let ts = self.time("ts")?;
-        let pid = self.id("pid")?;
-        let tid = self.id("tid")?;
+        let ts = self.time(field::TS)?;
+        let pid = self.id(field::PID)?;
+        let tid = self.id(field::TID)?;
         let dur = if complete {
-            Some(self.time("dur")?.max(0.0))
+            Some(self.time(field::DUR)?.max(0.0))
         } else {
             None
         };
-        let name = self.str("name").unwrap_or("");
-        let task = || self.arg("task").and_then(Value::as_str).map(str::to_owned);
+        let name = self.str(field::NAME).unwrap_or("");
+        let task = || {
+            self.arg(arg::TASK)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let count = |key| self.arg(key).and_then(as_count);
-        let kind = match (name, self.str("cat")) {
-            (_, Some("task")) if complete => run(name, task(), dur, self),
-            (n, None) if complete && n.starts_with("task ") => run(name, task(), dur, self),
-            ("steal", _) => EventKind::Steal {
-                from: count("from"),
-                tasks: count("tasks"),
+        let kind = match (name, self.str(field::CAT)) {
+            (_, Some(event::TASK_CAT)) if complete => run(name, task(), dur, self),
+            (n, None) if complete && n.starts_with(event::TASK_PREFIX) => {
+                run(name, task(), dur, self)
+            }
+            (event::STEAL, _) => EventKind::Steal {
+                from: count(arg::FROM),
+                tasks: count(arg::TASKS),
             },
-            ("spill", _) => EventKind::Spill {
-                tasks: count("tasks"),
+            (event::SPILL, _) => EventKind::Spill {
+                tasks: count(arg::TASKS),
             },
             // `from_m` is written as -1 when the recorder did not know the M.
-            ("handoff", _) => EventKind::Handoff {
-                from_m: count("from_m"),
+            (event::HANDOFF, _) => EventKind::Handoff {
+                from_m: count(arg::FROM_M),
             },
-            ("idle", _) => EventKind::Idle,
-            ("create", _) => EventKind::Create { task: task() },
-            ("wake", _) => EventKind::Wake { task: task() },
-            ("park" | "reactor", _) => EventKind::Park {
+            (event::IDLE, _) => EventKind::Idle,
+            (event::CREATE, _) => EventKind::Create { task: task() },
+            (event::WAKE, _) => EventKind::Wake { task: task() },
+            (event::PARK | event::REACTOR, _) => EventKind::Park {
                 dur,
-                reactor: name == "reactor",
+                reactor: name == event::REACTOR,
             },
             _ => EventKind::Other {
                 name: name.to_owned(),
-                cat: self.str("cat").map(str::to_owned),
+                cat: self.str(field::CAT).map(str::to_owned),
                 dur,
             },
         };
@@ -250,11 +263,12 @@ impl Raw<'_> {
 /// A task span: its task from `args.task`, else from the name `task 0x…`.
 fn run(name: &str, task: Option<String>, dur: Option<f64>, raw: &Raw<'_>) -> EventKind {
     let end = raw
-        .arg("end")
+        .arg(arg::END)
         .and_then(Value::as_str)
         .map_or(End::Unknown, End::from_name);
+    let from_name = || name.strip_prefix(event::TASK_PREFIX).unwrap_or(name);
     EventKind::Run {
-        task: task.unwrap_or_else(|| name.strip_prefix("task ").unwrap_or(name).to_owned()),
+        task: task.unwrap_or_else(|| from_name().to_owned()),
         dur: dur.unwrap_or(0.0),
         end,
     }

@@ -156,6 +156,22 @@ fn title_counts_events_and_a_legend_explains_them() {
 }
 
 #[test]
+fn the_title_counts_a_lane_per_p_and_the_grq_lane_apart() {
+    // SMALL has P0, P1, the GRQ lane (tid 2 of the Ps) and M0, M1.
+    let svg = svg_of(SMALL);
+    assert!(
+        svg.contains("2 P lanes + GRQ lane · 2 M lanes ·"),
+        "2 Ps and the GRQ lane must not be counted as 3 P lanes"
+    );
+    let without_grq = SMALL
+        .lines()
+        .filter(|l| !l.contains("GRQ") && !l.contains(r#""tid":2"#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(svg_of(&without_grq).contains(">2 P lanes · 2 M lanes ·"));
+}
+
+#[test]
 fn dropped_events_are_a_visible_warning() {
     let svg = svg_of(&SMALL.replace(r#""dropped_events":0"#, r#""dropped_events":4096"#));
     assert!(svg.contains(r#"<g class="dropped">"#));
