@@ -82,7 +82,7 @@ impl<T> Slab<T> {
     }
 
     /// How many keys are taken.
-    #[cfg(test)]
+    #[cfg(all(test, not(gmp_loom)))]
     pub(crate) fn in_use(&self) -> usize {
         self.entries.len() - self.free.len()
     }

@@ -23,6 +23,7 @@ use std::ptr::NonNull;
 
 use crate::queue::QueueItem;
 
+mod chan;
 mod handoff;
 mod park;
 mod queue;
