@@ -28,12 +28,28 @@
 
 #![warn(missing_docs)]
 
+pub use gmp_executor::chan;
 pub use gmp_executor::{
     block_in_place, block_on, spawn, spawn_blocking, yield_now, Builder, Handle, JoinError,
     JoinHandle, Metrics, ProcMetrics, Runtime, YieldNow,
 };
 pub use gmp_macros::{main, test};
 pub use gmp_reactor::{net, time, Async};
+
+pub mod sync {
+    //! Go's `sync` package, the part a task needs: [`WaitGroup`].
+    //!
+    //! ```
+    //! let wg = gmp::sync::WaitGroup::new();
+    //! wg.add(1);
+    //! let wg2 = wg.clone();
+    //! gmp::block_on(async move {
+    //!     gmp::spawn(async move { wg2.done() });
+    //!     wg.wait().await;
+    //! });
+    //! ```
+    pub use gmp_executor::{Wait, WaitGroup};
+}
 
 #[doc(hidden)]
 pub use gmp_executor::__private;

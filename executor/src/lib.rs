@@ -29,6 +29,7 @@
 mod block_on;
 mod blocking;
 mod builder;
+pub mod chan;
 mod config;
 mod context;
 mod global_queue;
@@ -52,6 +53,7 @@ mod task_tests;
 mod trace;
 #[doc(hidden)]
 pub mod trace_format;
+mod wait_group;
 mod yield_now;
 
 #[cfg(all(test, gmp_loom))]
@@ -63,6 +65,7 @@ pub use builder::Builder;
 pub use join::{JoinError, JoinHandle};
 pub use metrics::{Metrics, ProcMetrics};
 pub use runtime::{configure_global, flush_global_trace, Handle, Runtime};
+pub use wait_group::{Wait, WaitGroup};
 pub use yield_now::{yield_now, YieldNow};
 
 /// Spawns a task on the current runtime: the one whose task or `block_on`

@@ -24,6 +24,7 @@ use std::ptr::NonNull;
 
 use crate::queue::QueueItem;
 
+mod chan;
 mod handoff;
 mod queue;
 mod runtime;

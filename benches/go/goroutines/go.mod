@@ -1,0 +1,3 @@
+module gmp/benches/go/goroutines
+
+go 1.19
