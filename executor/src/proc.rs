@@ -43,6 +43,11 @@ use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::task::Task;
 
 /// A scheduling context.
+///
+/// Aligned to 128 bytes (two cache lines, the unit adjacent-line
+/// prefetchers move) so that one P's counters and ring indices never share
+/// a line with its neighbour's in `Shared::procs`.
+#[repr(align(128))]
 pub(crate) struct Proc {
     /// Index in `Shared::procs`; stable for the runtime's life.
     pub(crate) id: usize,
@@ -223,7 +228,9 @@ impl ProcState {
         let word = self.word.load(Ordering::Relaxed);
         assert_eq!(word & TAG_MASK, OWNED, "polling on a P that is not owned");
         let seq = Self::seq(word) + 1;
-        self.word.store(seq << 2 | IN_POLL, Ordering::SeqCst);
+        // Release is enough: sysmon reads the word with Acquire and changes
+        // it only by CAS; nothing orders this store against other locations.
+        self.word.store(seq << 2 | IN_POLL, Ordering::Release);
         seq
     }
 

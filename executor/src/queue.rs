@@ -115,16 +115,19 @@ impl<T: QueueItem> LocalQueue<T> {
 
     /// Puts `task` in `runnext`; the task it displaces goes to the tail.
     /// Owner only. `spill` receives the batch if the ring overflows.
-    pub(crate) fn push_runnext(&self, task: T, spill: impl FnOnce(SpillBatch<'_, T>)) {
+    /// Returns whether a task was displaced.
+    pub(crate) fn push_runnext(&self, task: T, spill: impl FnOnce(SpillBatch<'_, T>)) -> bool {
         let old = self
             .runnext
             .swap(task.into_raw().as_ptr(), Ordering::AcqRel);
-        if let Some(old) = NonNull::new(old) {
-            // SAFETY: `old` was in runnext and the swap took it out, so we are
-            // the only one turning it back into a task.
-            let old = unsafe { T::from_raw(old) };
-            self.push_back(old, spill);
-        }
+        let Some(old) = NonNull::new(old) else {
+            return false;
+        };
+        // SAFETY: `old` was in runnext and the swap took it out, so we are
+        // the only one turning it back into a task.
+        let old = unsafe { T::from_raw(old) };
+        self.push_back(old, spill);
+        true
     }
 
     /// Puts `task` at the tail of the ring. Owner only.

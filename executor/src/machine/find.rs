@@ -114,7 +114,11 @@ impl Worker {
         let proc = &self.shared.procs[p];
         let task = proc.queue.take_runnext()?;
         let streak = proc.runnext_streak.load(Ordering::Relaxed);
-        if streak < RUNNEXT_STREAK && !proc.preempt.swap(false, Ordering::Relaxed) {
+        // The preempt flag is read first: a swap on every take would be a
+        // locked instruction on the hottest path.
+        let preempted =
+            proc.preempt.load(Ordering::Relaxed) && proc.preempt.swap(false, Ordering::Relaxed);
+        if streak < RUNNEXT_STREAK && !preempted {
             ProcStats::bump(&proc.runnext_streak, 1);
             return Some(task);
         }

@@ -56,7 +56,8 @@ impl Worker {
     /// `runnext` of P `p`, so this M runs it next.
     pub(super) fn inject_and_run_first(&self, p: usize, wakers: Vec<Waker>) {
         if let Some(task) = self.inject(p, wakers) {
-            self.shared.push_local(p, task, false);
+            // This M runs it next: no other M needed for it.
+            let _ = self.shared.push_local(p, task, false);
         }
     }
 }

@@ -85,7 +85,7 @@ impl Worker {
             return Err(task);
         };
         self.shared.trace.wake(Some(p), &task);
-        match self.in_poll.get() {
+        let more = match self.in_poll.get() {
             Some(seq) => {
                 // Inside a poll, sysmon may be taking the P right now: claim
                 // the right to push by CAS, or give up the local path.
@@ -93,12 +93,18 @@ impl Worker {
                 if !state.begin_push(seq) {
                     return Err(task);
                 }
-                self.shared.push_local(p, task, yielded);
+                let more = self.shared.push_local(p, task, yielded);
                 state.end_push(seq);
+                more
             }
             None => self.shared.push_local(p, task, yielded),
+        };
+        // A task alone in an empty `runnext` is the one this M runs next:
+        // no other M is needed for it (tokio's LIFO-slot rule). If this poll
+        // blocks instead, sysmon sees the P's work and hands the P off.
+        if more {
+            self.shared.wakep();
         }
-        self.shared.wakep();
         Ok(())
     }
 
