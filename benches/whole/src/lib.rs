@@ -21,7 +21,9 @@
 //! all threads per unit over all iterations (`/proc/self/task/*/schedstat`).
 //! `parked` prints VmHWM growth per task as `value` (and VmRSS growth as
 //! `rss`); the `*_wakeups` workloads print context switches per second of the
-//! runtime's threads as `value` and of gmp's sysmon thread as `monitor`.
+//! runtime's threads as `value`, of gmp's sysmon thread as `monitor`, and
+//! sysmon's voluntary switches alone (one per sleep: its wake-ups) as
+//! `monitor_voluntary`.
 //!
 //! `benches/whole.py` runs the processes, `benches/go/` is the Go twin
 //! printing the same line.
@@ -146,8 +148,14 @@ fn run<R: Rt>(args: &Args, alloc: &str) -> String {
         }
         Workload::IdleWakeups | Workload::BusyWakeups => {
             let (all, monitor) = workload::wakeups(&rt, args.procs, w == Workload::BusyWakeups);
-            let monitor = monitor.map_or("null".into(), |m| format!("{m:.1}"));
-            let _ = write!(line, ",\"value\":{all:.1},\"monitor\":{monitor}");
+            let (monitor, voluntary) = match monitor {
+                Some((m, v)) => (format!("{m:.1}"), format!("{v:.1}")),
+                None => ("null".into(), "null".into()),
+            };
+            let _ = write!(
+                line,
+                ",\"value\":{all:.1},\"monitor\":{monitor},\"monitor_voluntary\":{voluntary}"
+            );
         }
         _ => timed(&mut line, &rt, w, args.iters.unwrap_or(w.default_iters())),
     }

@@ -63,10 +63,22 @@ pub(crate) fn vm_rss() -> u64 {
     status_kb(&text, "VmRSS:").unwrap_or(0)
 }
 
+/// Context switches counted by [`switches`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Switches {
+    /// Voluntary + involuntary switches of every thread but the skipped one.
+    pub(crate) all: u64,
+    /// The same of the monitor thread.
+    pub(crate) monitor: u64,
+    /// The monitor thread's voluntary switches alone: one per sleep, so one
+    /// per wake-up.
+    pub(crate) monitor_voluntary: u64,
+}
+
 /// Context switches of every thread but `skip`, and of the threads named
-/// `monitor`: (all, monitor's).
-pub(crate) fn switches(skip: u64, monitor: Option<&str>) -> (u64, u64) {
-    let (mut all, mut mon) = (0, 0);
+/// `monitor`.
+pub(crate) fn switches(skip: u64, monitor: Option<&str>) -> Switches {
+    let mut out = Switches::default();
     for tid in tids() {
         if tid == skip {
             continue;
@@ -75,15 +87,16 @@ pub(crate) fn switches(skip: u64, monitor: Option<&str>) -> (u64, u64) {
         let Ok(status) = fs::read_to_string(format!("{base}/status")) else {
             continue;
         };
-        let n = status_count(&status, "voluntary_ctxt_switches:").unwrap_or(0)
-            + status_count(&status, "nonvoluntary_ctxt_switches:").unwrap_or(0);
-        all += n;
+        let voluntary = status_count(&status, "voluntary_ctxt_switches:").unwrap_or(0);
+        let n = voluntary + status_count(&status, "nonvoluntary_ctxt_switches:").unwrap_or(0);
+        out.all += n;
         let comm = fs::read_to_string(format!("{base}/comm")).unwrap_or_default();
         if monitor.is_some_and(|m| comm.trim_end() == m) {
-            mon += n;
+            out.monitor += n;
+            out.monitor_voluntary += voluntary;
         }
     }
-    (all, mon)
+    out
 }
 
 /// The thread ID of the calling thread (the main thread's is the PID).

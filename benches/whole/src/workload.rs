@@ -350,10 +350,11 @@ pub(crate) fn parked<R: Rt>(rt: &R, tasks: usize) -> (u64, u64, Duration) {
     (hwm.saturating_sub(hwm0), rss.saturating_sub(rss0), took)
 }
 
-/// Context switches per second of every thread but the main one, and of the
-/// runtime's monitor thread, over [`WAKEUP_WINDOW`]; `busy` keeps 2 tasks
-/// per worker looping on `yield_now` meanwhile.
-pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option<f64>) {
+/// Context switches per second over [`WAKEUP_WINDOW`]: of every thread but
+/// the main one, of the runtime's monitor thread, and the monitor's
+/// voluntary ones (its wake-ups); `busy` keeps 2 tasks per worker looping on
+/// `yield_now` meanwhile.
+pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option<(f64, f64)>) {
     // Let the runtime start its threads, then settle.
     rt.block_on(async {});
     let stop = Arc::new(AtomicBool::new(false));
@@ -374,10 +375,10 @@ pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option
 
     let main = crate::proc_stats::main_tid();
     let monitor = R::monitor_thread();
-    let (all0, mon0) = crate::proc_stats::switches(main, monitor);
+    let before = crate::proc_stats::switches(main, monitor);
     let start = Instant::now();
     std::thread::sleep(WAKEUP_WINDOW);
-    let (all1, mon1) = crate::proc_stats::switches(main, monitor);
+    let after = crate::proc_stats::switches(main, monitor);
     let secs = start.elapsed().as_secs_f64();
 
     stop.store(true, Relaxed);
@@ -386,7 +387,12 @@ pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option
             spinner.await;
         }
     });
-    let all = (all1.saturating_sub(all0)) as f64 / secs;
-    let mon = monitor.map(|_| (mon1.saturating_sub(mon0)) as f64 / secs);
-    (all, mon)
+    let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
+    let mon = monitor.map(|_| {
+        (
+            rate(before.monitor, after.monitor),
+            rate(before.monitor_voluntary, after.monitor_voluntary),
+        )
+    });
+    (rate(before.all, after.all), mon)
 }
