@@ -326,7 +326,8 @@ def main():
         print_tables(summary, workloads, args.runs)
         m = meta(args, started)
         write(os.path.join(DATA, "scheduler_whole.json"),
-              {"meta": m, "summary": summary, "ratios": ratios(summary, workloads),
+              {"meta": m, "summary": summary,
+               "ratios": ratios(summary, [w for w in workloads if not w.endswith("_wakeups")]),
                "errors": errs, "results": results})
     if not args.no_scaling:
         procs_list = [1, 4, 16] if args.quick else [1, 2, 4, 8, 16]
