@@ -162,7 +162,7 @@ def summarize(results):
             "min": min(values),
             "max": max(values),
         }
-        for field in ("cpu", "first", "monitor", "monitor_voluntary", "rss"):
+        for field in ("cpu", "first", "mean", "monitor", "monitor_voluntary", "rss"):
             vals = [r[field] for r in rows if r.get(field) is not None]
             if vals:
                 entry[field + "_median"] = statistics.median(vals)

@@ -261,9 +261,14 @@ func timed(s spec, iters int) string {
 	}
 	cpu := (cpuNs() - cpu0) / s.divisor / float64(iters)
 	first := times[0]
+	var mean float64
+	for _, t := range times {
+		mean += t
+	}
+	mean /= float64(iters)
 	sort.Float64s(times)
-	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f`,
-		median(times), iters, first, times[0], times[len(times)-1], cpu)
+	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"mean":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f`,
+		median(times), iters, first, mean, times[0], times[len(times)-1], cpu)
 }
 
 func parked() string {

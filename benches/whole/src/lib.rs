@@ -2,7 +2,7 @@
 //! process, one JSON line on stdout.
 //!
 //! ```text
-//! whole --runtime gmp|tokio|smol --workload NAME [--procs N] [--iters N]
+//! whole --runtime gmp|tokio|smol --workload NAME [--procs N] [--iters N] [--before gmp|tokio]
 //! whole-mimalloc ...        # the same with mimalloc as the global allocator
 //! ```
 //!
@@ -11,19 +11,25 @@
 //!
 //! ```text
 //! {"runtime":"gmp","alloc":"glibc","workload":"ping_pong","unit":"ns/round",
-//!  "value":...,"procs":2,"iters":50,"first":...,"min":...,"max":...,
-//!  "cpu":...,"startup_ms":...}
+//!  "value":...,"iters":50,"first":...,"mean":...,"min":...,"max":...,
+//!  "cpu":...,"procs":2,"startup_ms":...}
 //! ```
 //!
 //! `value` is the median over the process's iterations of the wall time per
 //! unit, `first` the first iteration's (cold: fresh threads, an allocator that
-//! has not been touched yet), `min`/`max` the spread, `cpu` the CPU time of
+//! has not been touched yet), `mean` the mean over the iterations (what
+//! criterion's estimate follows: one descheduled iteration moves it),
+//! `min`/`max` the spread, `cpu` the CPU time of
 //! all threads per unit over all iterations (`/proc/self/task/*/schedstat`).
 //! `parked` prints VmHWM growth per task as `value` (and VmRSS growth as
 //! `rss`); the `*_wakeups` workloads print context switches per second of the
 //! runtime's threads as `value`, of gmp's sysmon thread as `monitor`, and
 //! sysmon's voluntary switches alone (one per sleep: its wake-ups) as
 //! `monitor_voluntary`.
+//!
+//! `--before R` first runs the same iterations on runtime `R` and drops it,
+//! as a criterion group does (gmp, then tokio, in one process): it tells
+//! what a process's history costs the runtime measured after it.
 //!
 //! `benches/whole.py` runs the processes, `benches/go/` is the Go twin
 //! printing the same line.
@@ -50,13 +56,16 @@ pub struct Args {
     pub procs: usize,
     /// Iterations; `None` for the workload's default.
     pub iters: Option<usize>,
+    /// A runtime (`gmp` or `tokio`) that runs the workload first, in the same
+    /// process, and is dropped before the measured one is built.
+    pub before: Option<String>,
 }
 
 /// The runtimes `--runtime` accepts.
 pub const RUNTIMES: [&str; 3] = ["gmp", "tokio", "smol"];
 
 impl Args {
-    /// Parses `--runtime R --workload W [--procs N] [--iters N]`.
+    /// Parses `--runtime R --workload W [--procs N] [--iters N] [--before R]`.
     ///
     /// ```
     /// let args = gmp_bench_whole::Args::parse(
@@ -67,7 +76,8 @@ impl Args {
     /// assert!(gmp_bench_whole::Args::parse(["--procs", "0"].map(String::from)).is_err());
     /// ```
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
-        let (mut runtime, mut workload, mut procs, mut iters) = (None, None, 2, None);
+        let (mut runtime, mut workload, mut procs, mut iters, mut before) =
+            (None, None, 2, None, None);
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -89,6 +99,12 @@ impl Args {
                 }
                 "--procs" => procs = number()?,
                 "--iters" => iters = Some(number()?),
+                "--before" if ["gmp", "tokio"].contains(&value.as_str()) => before = Some(value),
+                "--before" => {
+                    return Err(format!(
+                        "--before {value:?}: gmp or tokio (smol's threads cannot be stopped)"
+                    ))
+                }
                 _ => return Err(format!("unknown flag {flag:?}")),
             }
         }
@@ -97,6 +113,7 @@ impl Args {
             workload: workload.ok_or("--workload is required")?,
             procs,
             iters,
+            before,
         })
     }
 }
@@ -108,17 +125,34 @@ pub fn main_with(alloc: &str) {
         Err(err) => {
             eprintln!("whole: {err}");
             eprintln!(
-                "usage: whole --runtime gmp|tokio|smol --workload NAME [--procs N] [--iters N]"
+                "usage: whole --runtime gmp|tokio|smol --workload NAME [--procs N] [--iters N] \
+                 [--before gmp|tokio]"
             );
             std::process::exit(2);
         }
     };
+    match args.before.as_deref() {
+        Some("gmp") => before::<Gmp>(&args),
+        Some(_) => before::<Tokio>(&args),
+        None => {}
+    }
     let line = match args.runtime.as_str() {
         "gmp" => run::<Gmp>(&args, alloc),
         "tokio" => run::<Tokio>(&args, alloc),
         _ => run::<Smol>(&args, alloc),
     };
     println!("{line}");
+}
+
+/// `--before`: runs the workload's iterations on runtime `B`, then drops it.
+fn before<B: Rt>(args: &Args) {
+    let rt = B::with_workers(args.procs);
+    let w = args.workload;
+    if w.is_timed() {
+        for _ in 0..args.iters.unwrap_or(w.default_iters()) {
+            workload::run_once(w, &rt);
+        }
+    }
 }
 
 /// Builds runtime `R`, runs the workload, returns the JSON line.
@@ -159,9 +193,13 @@ fn run<R: Rt>(args: &Args, alloc: &str) -> String {
         }
         _ => timed(&mut line, &rt, w, args.iters.unwrap_or(w.default_iters())),
     }
+    let before = args
+        .before
+        .as_ref()
+        .map_or("null".into(), |b| format!("\"{b}\""));
     let _ = write!(
         line,
-        ",\"procs\":{},\"startup_ms\":{:.3}}}",
+        ",\"procs\":{},\"startup_ms\":{:.3},\"before\":{before}}}",
         args.procs,
         ms(startup)
     );
@@ -180,11 +218,12 @@ fn timed<R: Rt>(line: &mut String, rt: &R, w: Workload, iters: usize) {
         .collect();
     let cpu = proc_stats::cpu_ns().saturating_sub(cpu0) as f64 / w.divisor() / iters as f64;
     let first = times[0];
+    let mean = times.iter().sum::<f64>() / iters as f64;
     times.sort_by(f64::total_cmp);
     let _ = write!(
         line,
-        ",\"value\":{:.2},\"iters\":{iters},\"first\":{first:.2},\"min\":{:.2},\"max\":{:.2},\
-         \"cpu\":{cpu:.2}",
+        ",\"value\":{:.2},\"iters\":{iters},\"first\":{first:.2},\"mean\":{mean:.2},\
+         \"min\":{:.2},\"max\":{:.2},\"cpu\":{cpu:.2}",
         median(&times),
         times[0],
         times[times.len() - 1]

@@ -137,6 +137,15 @@ impl Workload {
         }
     }
 
+    /// Whether `value` is a time per iteration (the others measure memory
+    /// or wake-ups).
+    pub(crate) fn is_timed(self) -> bool {
+        !matches!(
+            self,
+            Workload::Parked | Workload::IdleWakeups | Workload::BusyWakeups
+        )
+    }
+
     /// Iterations per process by default: about 50–300 ms of work on the
     /// 2-vCPU VM, one for the workloads that are long already.
     pub(crate) fn default_iters(self) -> usize {
