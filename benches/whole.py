@@ -6,6 +6,7 @@ per fresh process, runs interleaved, medians with min-max and ratios.
     python3 benches/whole.py --quick    # 1 run each, scaling at 1, 4, 16 Ps (~3 min)
     python3 benches/whole.py --no-scaling
     python3 benches/whole.py --scaling-only
+    python3 benches/whole.py --history  # why criterion and whole processes disagree (~3 min)
 
 Builds `gmp-bench-whole` (binaries `whole` and `whole-mimalloc`) with
 `cargo build --release` and the Go twin `benches/go/sched` with `go build`
@@ -20,6 +21,12 @@ Builds `gmp-bench-whole` (binaries `whole` and `whole-mimalloc`) with
    `docs/data/scheduler_whole.json`;
 3. runs the timed workloads at 1, 2, 4, 8 and 16 Ps (glibc; Go with
    GOMAXPROCS) and writes `docs/data/scheduler_scaling.json`.
+
+`--history` compares, for ping_pong, yield_many and chained_spawn, criterion
+(`cargo bench --bench scheduler`, gmp then tokio in one process) with whole
+processes of one runtime alone and of one runtime run after the other in the
+same process (`--before`), all interleaved; it writes
+`docs/data/scheduler_history.json`.
 
 Each JSON line of a process is kept as it came (see benches/whole/src/lib.rs
 for the fields); a process that fails or times out is reported and left out.
@@ -299,6 +306,78 @@ def write(path, obj):
     print(f"\nwritten {os.path.relpath(path, ROOT)}")
 
 
+# Units per criterion iteration, as in benches/common/mod.rs (and workload.rs).
+DIVISOR = {"ping_pong": 1000, "yield_many": 200 * 1000, "chained_spawn": 1000,
+           "spawn_many_local": 10000, "spawn_many_remote_idle": 10000, "skynet": 1e6}
+UNIT_NS = {"ns": 1, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def criterion_run(workload):
+    """criterion's estimates (ns per unit) of gmp and tokio for `workload`."""
+    cmd = ["cargo", "bench", "-q", "--bench", "scheduler", "--", "--warm-up-time", "1",
+           "--measurement-time", "3", f"^{workload}/"]
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True, timeout=PROC_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {}
+    found = {}
+    name = None
+    for line in out.stdout.splitlines():
+        words = line.split()
+        if words and words[0].startswith(workload + "/"):
+            name = words[0].split("/", 1)[1]
+        if name and "time:" in line:
+            inner = line.split("[", 1)[1].split("]", 1)[0].split()
+            found[name] = float(inner[2]) * UNIT_NS[inner[3]] / DIVISOR[workload]
+            name = None
+    return found
+
+
+def history(runs):
+    workloads = ["ping_pong", "yield_many", "chained_spawn"]
+    variants = [("gmp", None), ("gmp", "tokio"), ("tokio", None), ("tokio", "gmp")]
+    rows = []
+    for r in range(runs):
+        for w in workloads:
+            iters = {"ping_pong": 500, "yield_many": 100, "chained_spawn": 2000}[w]
+            for runtime, before in variants:
+                cmd = command(runtime, "glibc", w, 2) + ["--iters", str(iters)]
+                if before:
+                    cmd += ["--before", before]
+                out = subprocess.run(cmd, text=True, capture_output=True, timeout=PROC_TIMEOUT)
+                if out.returncode != 0:
+                    print(f"  FAILED {' '.join(cmd)}", flush=True)
+                    continue
+                line = json.loads(out.stdout.strip().splitlines()[-1])
+                line["run"] = r
+                rows.append(line)
+            for runtime, value in criterion_run(w).items():
+                rows.append({"runtime": runtime, "workload": w, "before": "criterion",
+                             "value": value, "mean": value, "run": r})
+        print(f"  [history {r + 1}/{runs}]", flush=True)
+    print(f"\n### criterion against whole processes, 2 Ps, glibc: medians of {runs} runs "
+          "(ns per unit)\n")
+    print("| workload | runtime | how | median of iterations | mean of iterations | CPU per unit |")
+    print("|---|---|---|---:|---:|---:|")
+    table = []
+    for w in workloads:
+        for runtime in ("gmp", "tokio"):
+            for how in (None, "gmp" if runtime == "tokio" else "tokio", "criterion"):
+                sel = [x for x in rows if x["workload"] == w and x["runtime"] == runtime
+                       and x.get("before") == how]
+                if not sel:
+                    continue
+                med = statistics.median(x["value"] for x in sel)
+                mean = statistics.median(x["mean"] for x in sel)
+                cpu = [x["cpu"] for x in sel if "cpu" in x]
+                cpu = statistics.median(cpu) if cpu else None
+                label = {None: "alone", "criterion": "criterion (estimate)"}.get(how, f"after {how}")
+                table.append({"workload": w, "runtime": runtime, "how": label, "median": med,
+                              "mean": mean, "cpu": cpu, "n": len(sel)})
+                print(f"| {w} | {runtime} | {label} | {fmt(med)} | {fmt(mean)} | {fmt(cpu)} |")
+    return rows, table
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 run each, scaling at 1, 4, 16 Ps")
@@ -308,6 +387,8 @@ def main():
     ap.add_argument("--scaling-only", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--workloads", help="comma-separated subset")
+    ap.add_argument("--history", action="store_true",
+                    help="only the criterion-against-whole-process comparison")
     args = ap.parse_args()
     args.runs = args.runs or (1 if args.quick else 5)
     args.scaling_runs = args.scaling_runs or (1 if args.quick else 3)
@@ -319,6 +400,12 @@ def main():
         build()
     started = time.time()
     errors = []
+    if args.history:
+        rows, table = history(args.runs)
+        m = meta(args, started)
+        write(os.path.join(DATA, "scheduler_history.json"),
+              {"meta": m, "table": table, "results": rows})
+        return
     if not args.scaling_only:
         results, errs = sweep(CONFIGS, workloads, [2], args.runs, "2 Ps")
         errors += errs
