@@ -169,7 +169,7 @@ def summarize(results):
             "min": min(values),
             "max": max(values),
         }
-        for field in ("cpu", "first", "mean", "monitor", "monitor_voluntary", "rss"):
+        for field in ("cpu", "first", "mean", "p99", "monitor", "monitor_voluntary", "rss"):
             vals = [r[field] for r in rows if r.get(field) is not None]
             if vals:
                 entry[field + "_median"] = statistics.median(vals)
@@ -357,8 +357,9 @@ def history(runs):
         print(f"  [history {r + 1}/{runs}]", flush=True)
     print(f"\n### criterion against whole processes, 2 Ps, glibc: medians of {runs} runs "
           "(ns per unit)\n")
-    print("| workload | runtime | how | median of iterations | mean of iterations | CPU per unit |")
-    print("|---|---|---|---:|---:|---:|")
+    print("| workload | runtime | how | median of iterations | mean of iterations | p99 of iterations "
+          "| CPU per unit |")
+    print("|---|---|---|---:|---:|---:|---:|")
     table = []
     for w in workloads:
         for runtime in ("gmp", "tokio"):
@@ -371,10 +372,13 @@ def history(runs):
                 mean = statistics.median(x["mean"] for x in sel)
                 cpu = [x["cpu"] for x in sel if "cpu" in x]
                 cpu = statistics.median(cpu) if cpu else None
+                p99 = [x["p99"] for x in sel if "p99" in x]
+                p99 = statistics.median(p99) if p99 else None
                 label = {None: "alone", "criterion": "criterion (estimate)"}.get(how, f"after {how}")
                 table.append({"workload": w, "runtime": runtime, "how": label, "median": med,
-                              "mean": mean, "cpu": cpu, "n": len(sel)})
-                print(f"| {w} | {runtime} | {label} | {fmt(med)} | {fmt(mean)} | {fmt(cpu)} |")
+                              "mean": mean, "p99": p99, "cpu": cpu, "n": len(sel)})
+                print(f"| {w} | {runtime} | {label} | {fmt(med)} | {fmt(mean)} | {fmt(p99)} "
+                      f"| {fmt(cpu)} |")
     return rows, table
 
 

@@ -267,8 +267,8 @@ func timed(s spec, iters int) string {
 	}
 	mean /= float64(iters)
 	sort.Float64s(times)
-	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"mean":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f`,
-		median(times), iters, first, mean, times[0], times[len(times)-1], cpu)
+	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"mean":%.2f,"p99":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f`,
+		median(times), iters, first, mean, times[(len(times)-1)*99/100], times[0], times[len(times)-1], cpu)
 }
 
 func parked() string {

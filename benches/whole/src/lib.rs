@@ -11,14 +11,15 @@
 //!
 //! ```text
 //! {"runtime":"gmp","alloc":"glibc","workload":"ping_pong","unit":"ns/round",
-//!  "value":...,"iters":50,"first":...,"mean":...,"min":...,"max":...,
+//!  "value":...,"iters":50,"first":...,"mean":...,"p99":...,"min":...,"max":...,
 //!  "cpu":...,"procs":2,"startup_ms":...}
 //! ```
 //!
 //! `value` is the median over the process's iterations of the wall time per
 //! unit, `first` the first iteration's (cold: fresh threads, an allocator that
 //! has not been touched yet), `mean` the mean over the iterations (what
-//! criterion's estimate follows: one descheduled iteration moves it),
+//! criterion's estimate follows: one descheduled iteration moves it), `p99`
+//! the 99th percentile of the iterations,
 //! `min`/`max` the spread, `cpu` the CPU time of
 //! all threads per unit over all iterations (`/proc/self/task/*/schedstat`).
 //! `parked` prints VmHWM growth per task as `value` (and VmRSS growth as
@@ -223,8 +224,9 @@ fn timed<R: Rt>(line: &mut String, rt: &R, w: Workload, iters: usize) {
     let _ = write!(
         line,
         ",\"value\":{:.2},\"iters\":{iters},\"first\":{first:.2},\"mean\":{mean:.2},\
-         \"min\":{:.2},\"max\":{:.2},\"cpu\":{cpu:.2}",
+         \"p99\":{:.2},\"min\":{:.2},\"max\":{:.2},\"cpu\":{cpu:.2}",
         median(&times),
+        times[(times.len() - 1) * 99 / 100],
         times[0],
         times[times.len() - 1]
     );
