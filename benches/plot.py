@@ -207,7 +207,7 @@ def scaling_plot(data):
     ncol = 4
     nrow = math.ceil(len(workloads) / ncol)
     cw, ch = 230, 190
-    svg = Svg(ncol * cw + 40, nrow * ch + 90)
+    svg = Svg(ncol * cw + 40, nrow * ch + 80)
     svg.text(10, 22, "Scaling: median time at N Ps over time at 1 P (glibc; Go: GOMAXPROCS), "
              "2 vCPUs, so N > 2 is oversubscribed", size=14, weight="bold")
     svg.text(10, 40, caption(data["meta"]), size=10, color="#666")
@@ -232,8 +232,12 @@ def scaling_plot(data):
         svg.line(xa.p0, ya(1), xa.p1, ya(1), "#888", dash="3,3")
         for r, pts in series.items():
             svg.polyline([(xa(p), ya(v)) for p, v in pts], COLORS[r])
-    svg.legend(ncol * cw - 100, nrow * ch + 40, [(r, COLORS[r]) for r in runtimes])
-    svg.text(20, nrow * ch + 75, "x: Ps (log) · y: time ratio to 1 P (log); lower is better", size=10)
+    for i, r in enumerate(runtimes):
+        x = 20 + i * 90
+        svg.rect(x, nrow * ch + 55, 12, 10, COLORS[r])
+        svg.text(x + 18, nrow * ch + 64, r, size=11)
+    svg.text(20 + len(runtimes) * 90, nrow * ch + 64,
+             "x: Ps (log) · y: time ratio to 1 P (log); lower is better", size=10)
     svg.save(os.path.join(DOCS, "scheduler_scaling.svg"))
 
 
