@@ -169,7 +169,7 @@ def summarize(results):
             "min": min(values),
             "max": max(values),
         }
-        for field in ("cpu", "first", "mean", "p99", "monitor", "monitor_voluntary", "rss"):
+        for field in ("cpu", "first", "mean", "p99", "monitor", "monitor_voluntary", "handoffs", "rss"):
             vals = [r[field] for r in rows if r.get(field) is not None]
             if vals:
                 entry[field + "_median"] = statistics.median(vals)
@@ -243,7 +243,9 @@ def print_tables(summary, workloads, runs):
         for alloc in ("glibc", "mimalloc"):
             mon = lookup(summary, w, "gmp", alloc, field="monitor_median")
             vol = lookup(summary, w, "gmp", alloc, field="monitor_voluntary_median")
-            print(f"  {w} gmp {alloc}: sysmon {fmt(mon)}/s switches, {fmt(vol)}/s voluntary (wake-ups)")
+            hand = lookup(summary, w, "gmp", alloc, field="handoffs_median")
+            print(f"  {w} gmp {alloc}: sysmon {fmt(mon)}/s switches, {fmt(vol)}/s voluntary "
+                  f"(wake-ups), {fmt(hand)} hand-offs in the 1 s window")
     rows = ratios(summary, [w for w in workloads if w not in ("idle_wakeups", "busy_wakeups")])
     cols = ["gmp/tokio glibc", "gmp/tokio mimalloc", "gmp/smol glibc", "gmp/smol mimalloc",
             "gmp/go glibc", "gmp/go mimalloc", "cpu gmp/tokio glibc", "cpu gmp/tokio mimalloc"]

@@ -329,7 +329,7 @@ func wakeups(procs int, busy bool) string {
 	secs := time.Since(start).Seconds()
 	atomic.StoreInt64(&stop, 1)
 	wg.Wait()
-	return fmt.Sprintf(`,"value":%.1f,"monitor":null,"monitor_voluntary":null`, (s1-s0)/secs)
+	return fmt.Sprintf(`,"value":%.1f,"monitor":null,"monitor_voluntary":null,"handoffs":null`, (s1-s0)/secs)
 }
 
 func main() {

@@ -26,7 +26,7 @@
 //! `rss`); the `*_wakeups` workloads print context switches per second of the
 //! runtime's threads as `value`, of gmp's sysmon thread as `monitor`, and
 //! sysmon's voluntary switches alone (one per sleep: its wake-ups) as
-//! `monitor_voluntary`.
+//! `monitor_voluntary`, and gmp's hand-offs during the window as `handoffs`.
 //!
 //! `--before R` first runs the same iterations on runtime `R` and drops it,
 //! as a criterion group does (gmp, then tokio, in one process): it tells
@@ -182,14 +182,17 @@ fn run<R: Rt>(args: &Args, alloc: &str) -> String {
             );
         }
         Workload::IdleWakeups | Workload::BusyWakeups => {
-            let (all, monitor) = workload::wakeups(&rt, args.procs, w == Workload::BusyWakeups);
-            let (monitor, voluntary) = match monitor {
+            let counted = workload::wakeups(&rt, args.procs, w == Workload::BusyWakeups);
+            let (monitor, voluntary) = match counted.monitor {
                 Some((m, v)) => (format!("{m:.1}"), format!("{v:.1}")),
                 None => ("null".into(), "null".into()),
             };
+            let handoffs = counted.handoffs.map_or("null".into(), |h| h.to_string());
             let _ = write!(
                 line,
-                ",\"value\":{all:.1},\"monitor\":{monitor},\"monitor_voluntary\":{voluntary}"
+                ",\"value\":{:.1},\"monitor\":{monitor},\"monitor_voluntary\":{voluntary},\
+                 \"handoffs\":{handoffs}",
+                counted.all
             );
         }
         _ => timed(&mut line, &rt, w, args.iters.unwrap_or(w.default_iters())),

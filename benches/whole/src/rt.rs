@@ -51,6 +51,11 @@ pub(crate) trait Rt: Sized + 'static {
     fn monitor_thread() -> Option<&'static str> {
         None
     }
+
+    /// Ps taken from Ms blocked in a poll so far, if the runtime hands off.
+    fn handoffs(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A join handle whose `Result` output is unwrapped with a message naming
@@ -124,6 +129,11 @@ impl Rt for Gmp {
 
     fn monitor_thread() -> Option<&'static str> {
         Some("gmp-sysmon")
+    }
+
+    fn handoffs(&self) -> Option<u64> {
+        let m = self.0.metrics();
+        Some((0..m.procs()).map(|i| m.proc(i).handoffs()).sum())
     }
 }
 

@@ -359,11 +359,20 @@ pub(crate) fn parked<R: Rt>(rt: &R, tasks: usize) -> (u64, u64, Duration) {
     (hwm.saturating_sub(hwm0), rss.saturating_sub(rss0), took)
 }
 
-/// Context switches per second over [`WAKEUP_WINDOW`]: of every thread but
-/// the main one, of the runtime's monitor thread, and the monitor's
-/// voluntary ones (its wake-ups); `busy` keeps 2 tasks per worker looping on
-/// `yield_now` meanwhile.
-pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option<(f64, f64)>) {
+/// What [`wakeups`] counted, per second of [`WAKEUP_WINDOW`].
+pub(crate) struct Wakeups {
+    /// Context switches of every thread but the main one.
+    pub(crate) all: f64,
+    /// The monitor thread's switches and voluntary switches (its wake-ups),
+    /// if the runtime has one.
+    pub(crate) monitor: Option<(f64, f64)>,
+    /// Hand-offs during the window, if the runtime hands off.
+    pub(crate) handoffs: Option<u64>,
+}
+
+/// Counts context switches over [`WAKEUP_WINDOW`]; `busy` keeps 2 tasks per
+/// worker looping on `yield_now` meanwhile.
+pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> Wakeups {
     // Let the runtime start its threads, then settle.
     rt.block_on(async {});
     let stop = Arc::new(AtomicBool::new(false));
@@ -384,10 +393,15 @@ pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option
 
     let main = crate::proc_stats::main_tid();
     let monitor = R::monitor_thread();
+    let handoffs0 = rt.handoffs();
     let before = crate::proc_stats::switches(main, monitor);
     let start = Instant::now();
     std::thread::sleep(WAKEUP_WINDOW);
     let after = crate::proc_stats::switches(main, monitor);
+    let handoffs = rt
+        .handoffs()
+        .zip(handoffs0)
+        .map(|(b, a)| b.saturating_sub(a));
     let secs = start.elapsed().as_secs_f64();
 
     stop.store(true, Relaxed);
@@ -403,5 +417,9 @@ pub(crate) fn wakeups<R: Rt>(rt: &R, workers: usize, busy: bool) -> (f64, Option
             rate(before.monitor_voluntary, after.monitor_voluntary),
         )
     });
-    (rate(before.all, after.all), mon)
+    Wakeups {
+        all: rate(before.all, after.all),
+        monitor: mon,
+        handoffs,
+    }
 }
