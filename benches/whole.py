@@ -6,7 +6,7 @@ per fresh process, runs interleaved, medians with min-max and ratios.
     python3 benches/whole.py --quick    # 1 run each, scaling at 1, 4, 16 Ps (~3 min)
     python3 benches/whole.py --no-scaling
     python3 benches/whole.py --scaling-only
-    python3 benches/whole.py --history  # why criterion and whole processes disagree (~3 min)
+    python3 benches/whole.py --history  # why criterion and whole processes disagree (~4 min)
 
 Builds `gmp-bench-whole` (binaries `whole` and `whole-mimalloc`) with
 `cargo build --release` and the Go twin `benches/go/sched` with `go build`
@@ -341,7 +341,8 @@ def history(runs):
     rows = []
     for r in range(runs):
         for w in workloads:
-            iters = {"ping_pong": 500, "yield_many": 100, "chained_spawn": 2000}[w]
+            # About criterion's 3 s window each, so that the means compare.
+            iters = {"ping_pong": 3000, "yield_many": 200, "chained_spawn": 12000}[w]
             for runtime, before in variants:
                 cmd = command(runtime, "glibc", w, 2) + ["--iters", str(iters)]
                 if before:
@@ -407,6 +408,7 @@ def main():
     started = time.time()
     errors = []
     if args.history:
+        args.runs = args.runs if "--runs" in sys.argv else 3
         rows, table = history(args.runs)
         m = meta(args, started)
         write(os.path.join(DATA, "scheduler_history.json"),
