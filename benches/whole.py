@@ -257,20 +257,19 @@ def print_tables(summary, workloads, runs):
 
 
 def print_scaling(summary, workloads, procs_list):
-    print("\n### Scaling (glibc; Go: GOMAXPROCS): median per process, by Ps\n")
-    cols = [f"{r} @{p}" for p in procs_list for r, _ in SCALING_CONFIGS]
-    print("| workload | unit | " + " | ".join(cols) + " |")
-    print("|---|---|" + "---:|" * len(cols))
+    runs = max((s["n"] for s in summary), default=0)
+    print(f"\n### Scaling (glibc; Go: GOMAXPROCS): median of {runs} processes per point, by Ps\n")
+    last = procs_list[-1]
+    print("| workload | unit | runtime | " + " | ".join(f"{p} P" if p == 1 else f"{p} Ps" for p in procs_list)
+          + f" | {last} Ps / 1 P |")
+    print("|---|---|---|" + "---:|" * (len(procs_list) + 1))
     for w in workloads:
-        cells, unit = [], "-"
-        for p in procs_list:
-            for r, a in SCALING_CONFIGS:
-                v = lookup(summary, w, r, a, procs=p)
-                cells.append(fmt(v))
-                for s in summary:
-                    if s["workload"] == w:
-                        unit = s["unit"]
-        print(f"| {w} | {unit} | " + " | ".join(cells) + " |")
+        unit = next((s["unit"] for s in summary if s["workload"] == w), "-")
+        for r, a in SCALING_CONFIGS:
+            vals = [lookup(summary, w, r, a, procs=p) for p in procs_list]
+            growth = ratio(vals[-1], vals[0])
+            print(f"| {w} | {unit} | {r} | " + " | ".join(fmt(v) for v in vals)
+                  + f" | {fmt(growth)} |")
 
 
 def meta(args, started):
