@@ -220,10 +220,10 @@ def ratios(summary, workloads):
             row[f"gmp/tokio {alloc}"] = ratio(gmp, lookup(summary, w, "tokio", alloc))
             row[f"gmp/smol {alloc}"] = ratio(gmp, lookup(summary, w, "smol", alloc))
             row[f"gmp/go {alloc}"] = ratio(gmp, go)
+            gmp_cpu = lookup(summary, w, "gmp", alloc, field="cpu_median")
             row[f"cpu gmp/tokio {alloc}"] = ratio(
-                lookup(summary, w, "gmp", alloc, field="cpu_median"),
-                lookup(summary, w, "tokio", alloc, field="cpu_median"),
-            )
+                gmp_cpu, lookup(summary, w, "tokio", alloc, field="cpu_median"))
+            row[f"cpu gmp/go {alloc}"] = ratio(gmp_cpu, lookup(summary, w, "go", "go", field="cpu_median"))
         out.append(row)
     return out
 
@@ -237,6 +237,14 @@ def print_tables(summary, workloads, runs):
     for w in workloads:
         cells = [cell(summary, w, r, a) for r, a in CONFIGS]
         print(f"| {w} | {unit.get(w, '-')} | " + " | ".join(cells) + " |")
+    print(f"\n### CPU time per unit (all threads, schedstat), 2 Ps: median of {runs} processes\n")
+    print("| workload | unit | " + " | ".join(heads) + " |")
+    print("|---|---|" + "---:|" * len(CONFIGS))
+    for w in workloads:
+        if w not in TIMED:
+            continue
+        cells = [fmt(lookup(summary, w, r, a, field="cpu_median")) for r, a in CONFIGS]
+        print(f"| {w} | {unit.get(w, '-')} | " + " | ".join(cells) + " |")
     print("\nwake-ups: context switches/s of the runtime's threads (main thread excluded; "
           "Go: all threads); gmp's sysmon alone:")
     for w in ("idle_wakeups", "busy_wakeups"):
@@ -248,7 +256,8 @@ def print_tables(summary, workloads, runs):
                   f"(wake-ups), {fmt(hand)} hand-offs in the 1 s window")
     rows = ratios(summary, [w for w in workloads if w not in ("idle_wakeups", "busy_wakeups")])
     cols = ["gmp/tokio glibc", "gmp/tokio mimalloc", "gmp/smol glibc", "gmp/smol mimalloc",
-            "gmp/go glibc", "gmp/go mimalloc", "cpu gmp/tokio glibc", "cpu gmp/tokio mimalloc"]
+            "gmp/go glibc", "gmp/go mimalloc", "cpu gmp/tokio glibc", "cpu gmp/tokio mimalloc",
+            "cpu gmp/go glibc", "cpu gmp/go mimalloc"]
     print("\n### Ratios of medians (< 1: gmp is faster / smaller)\n")
     print("| workload | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))
