@@ -30,7 +30,10 @@
 //! there is no way to ask it for `sysmon(false)`.
 //!
 //! The run ends with markdown tables on stdout and writes the same numbers
-//! to `target/handoff.json`. Without `--bench` (as under `cargo test
+//! to `target/handoff.json`. `cargo bench --bench handoff -- --dump-ticks`
+//! runs only one stall run per runtime (gmp, gmp `sysmon(false)`, tokio with
+//! 1 worker) and writes every tick's time and the blocked interval to
+//! `docs/data/handoff_stall.json`, for `benches/plot.py`. Without `--bench` (as under `cargo test
 //! --benches`) it runs each case once, small, as a smoke test, and writes
 //! nothing.
 
@@ -90,6 +93,10 @@ impl Plan {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--dump-ticks") {
+        dump_ticks();
+        return;
+    }
     let plan = Plan::from_args();
     if !plan.full {
         eprintln!("handoff: smoke test (run with `cargo bench --bench handoff` for numbers)");
@@ -259,6 +266,124 @@ fn stall_section(plan: &Plan) -> Vec<StallRow> {
             Waker::Yield,
         ),
     ]
+}
+
+// ---------------------------------------------------------------------------
+// Tick dump: every tick of one stall run per runtime, for the plot
+// ---------------------------------------------------------------------------
+
+/// One stall run's ticks and blocked interval, in ms since the run began.
+struct TickRun {
+    /// Time of every tick.
+    ticks: Vec<f64>,
+    /// When the blocker's `thread::sleep` began and ended.
+    block: (f64, f64),
+}
+
+/// Like `ticker!`, recording every tick's time since `$origin`.
+macro_rules! tick_times {
+    ($interval:expr, $origin:expr) => {
+        async move {
+            let mut interval = $interval;
+            interval.tick().await;
+            let start = Instant::now();
+            let mut ticks = vec![ms(start - $origin)];
+            while Instant::now() - start < TICK_RUN {
+                interval.tick().await;
+                ticks.push(ms(Instant::now() - $origin));
+            }
+            ticks
+        }
+    };
+}
+
+/// Like `blocker!`, returning when the block began and ended since `$origin`.
+macro_rules! timed_blocker {
+    ($sleep:expr, $origin:expr) => {
+        async move {
+            $sleep(BLOCK_AFTER).await;
+            let began = ms(Instant::now() - $origin);
+            std::thread::sleep(BLOCK_FOR);
+            (began, ms(Instant::now() - $origin))
+        }
+    };
+}
+
+fn ticks_gmp(sysmon: bool) -> TickRun {
+    let rt = gmp_runtime(1, sysmon);
+    rt.block_on(async {
+        let origin = Instant::now();
+        let ticker = gmp::spawn(tick_times!(gmp::time::interval(TICK), origin));
+        let blocker = gmp::spawn(timed_blocker!(gmp::time::sleep, origin));
+        let block = blocker.await.expect("gmp: the blocker panicked");
+        let ticks = ticker.await.expect("gmp: the ticker panicked");
+        TickRun { ticks, block }
+    })
+}
+
+fn ticks_tokio() -> TickRun {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime");
+    rt.block_on(async {
+        let origin = Instant::now();
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let ticker = tokio::spawn(tick_times!(interval, origin));
+        let blocker = tokio::spawn(timed_blocker!(tokio::time::sleep, origin));
+        let block = blocker.await.expect("tokio: the blocker panicked");
+        let ticks = ticker.await.expect("tokio: the ticker panicked");
+        TickRun { ticks, block }
+    })
+}
+
+/// `--dump-ticks`: one stall run per runtime, every tick to
+/// `docs/data/handoff_stall.json`.
+fn dump_ticks() {
+    let runs = [
+        ("gmp", ticks_gmp(true)),
+        ("gmp sysmon(false)", ticks_gmp(false)),
+        ("tokio multi_thread, 1 worker", ticks_tokio()),
+    ];
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut s = format!(
+        "{{\"meta\": {{\"command\": \"cargo bench --bench handoff -- --dump-ticks\", \
+         \"unix_time\": {unix}, \"procs\": 1, \"tick_ms\": {}, \"block_ms\": {}, \
+         \"machine\": \"shared 2-vCPU VM under load\"}},\n \"series\": {{\n",
+        ms(TICK),
+        ms(BLOCK_FOR)
+    );
+    for (i, (name, run)) in runs.iter().enumerate() {
+        let gap = run
+            .ticks
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(0.0, f64::max);
+        println!("{name}: {} ticks, largest gap {gap:.1} ms", run.ticks.len());
+        let ticks = list(run.ticks.iter().map(|t| format!("{t:.3}")));
+        let comma = if i + 1 < runs.len() { "," } else { "" };
+        let _ = writeln!(
+            s,
+            "  \"{name}\": {{\"block_ms\": [{:.3}, {:.3}], \"ticks_ms\": [{ticks}]}}{comma}",
+            run.block.0, run.block.1
+        );
+    }
+    s.push_str(" }\n}\n");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/data/handoff_stall.json");
+    if let Some(dir) = path.parent() {
+        if let Err(err) = std::fs::create_dir_all(dir) {
+            panic!("cannot create {}: {err}", dir.display());
+        }
+    }
+    match std::fs::write(&path, s) {
+        Ok(()) => println!("ticks written to {}", path.display()),
+        Err(err) => panic!("cannot write {}: {err}", path.display()),
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,3 @@
+module gmp-bench/sched
+
+go 1.19
