@@ -236,6 +236,14 @@ fn id<R: Rt>(suffix: &str) -> String {
     format!("{}{suffix}", R::NAME)
 }
 
+/// Measures `run`, one iteration a sample, on a runtime `R` of its own in
+/// `group`, then prints the runtime's counters under `name`.
+fn measure<R: Rt>(group: &mut Group<'_>, suffix: &str, name: &str, run: impl Fn(&R)) {
+    let rt = R::with_workers(WORKERS);
+    group.bench_function(id::<R>(suffix), |b| b.iter(|| run(&rt)));
+    print_summary(&rt, name);
+}
+
 /// Prints the scheduler's counters after a runtime's bench, to stderr.
 fn print_summary<R: Rt>(rt: &R, group: &str) {
     if let Some(summary) = rt.summary() {
@@ -254,10 +262,8 @@ fn stall() {
 /// `block_on` spawns 10 000 tasks; each decrements a counter, the last one
 /// tells the `block_on` thread through a channel.
 fn spawn_many_local<R: Rt>(group: &mut Group<'_>, suffix: &str) {
-    let rt = R::with_workers(WORKERS);
     let workload = SpawnManyLocal::default();
-    group.bench_function(id::<R>(suffix), |b| b.iter(|| workload.run(&rt)));
-    print_summary(&rt, "spawn_many_local");
+    measure::<R>(group, suffix, "spawn_many_local", |rt| workload.run(rt));
 }
 
 /// The `spawn_many_local` workload: its channel and counter, made once and
@@ -467,10 +473,8 @@ fn ping_pong<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 
 /// The bench thread spawns 200 tasks that each yield 1 000 times.
 fn yield_many<R: Rt>(group: &mut Group<'_>, suffix: &str) {
-    let rt = R::with_workers(WORKERS);
     let workload = YieldMany::default();
-    group.bench_function(id::<R>(suffix), |b| b.iter(|| workload.run(&rt)));
-    print_summary(&rt, "yield_many");
+    measure::<R>(group, suffix, "yield_many", |rt| workload.run(rt));
 }
 
 /// The `yield_many` workload: its channel, made once and used by every
@@ -512,10 +516,8 @@ impl Default for YieldMany {
 
 /// A chain of 1 000 tasks, each spawning the next one.
 fn chained_spawn<R: Rt>(group: &mut Group<'_>, suffix: &str) {
-    let rt = R::with_workers(WORKERS);
     let workload = ChainedSpawn::default();
-    group.bench_function(id::<R>(suffix), |b| b.iter(|| workload.run(&rt)));
-    print_summary(&rt, "chained_spawn");
+    measure::<R>(group, suffix, "chained_spawn", |rt| workload.run(rt));
 }
 
 /// The `chained_spawn` workload: its channel, made once and used by every
@@ -563,11 +565,9 @@ impl ChainedSpawn {
 /// leaves return their numbers; every inner task awaits and sums its 10
 /// children (1 111 111 tasks in all).
 fn skynet<R: Rt>(group: &mut Group<'_>, suffix: &str) {
-    let rt = R::with_workers(WORKERS);
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function(id::<R>(suffix), |b| b.iter(|| skynet_run(&rt)));
-    print_summary(&rt, "skynet");
+    measure::<R>(group, suffix, "skynet", skynet_run::<R>);
 }
 
 /// One iteration of skynet on `rt`; panics if the sum is wrong.
