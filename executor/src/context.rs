@@ -1,132 +1,15 @@
-//! Thread-local context: which runtime a thread belongs to, and, on an M,
-//! the P it holds and whether it is inside a task poll.
-//!
-//! The schedule function of every task asks this module first: a wake on an M
-//! of the task's own runtime that holds a P goes to that P's queue; anywhere
-//! else it goes to the GRQ.
+//! Which runtime a thread is in: the one of the M it is (`machine::wake`),
+//! else the one whose `block_on` it is inside.
 
-use std::cell::{Cell, RefCell};
-use std::ptr;
+use std::cell::RefCell;
 
-use crate::machine::Machine;
+pub(crate) use crate::machine::{schedule_local, with_worker};
 use crate::sched::Shared;
 use crate::sync::Arc;
-use crate::task::Task;
-
-/// What an M thread knows about itself. Lives on the M's stack for the whole
-/// run of its loop; `WORKER` points at it.
-pub(crate) struct Worker {
-    /// The runtime.
-    pub(crate) shared: Arc<Shared>,
-    /// This M.
-    pub(crate) m: Arc<Machine>,
-    /// The P this M holds, if any.
-    pub(crate) p: Cell<Option<usize>>,
-    /// While inside a task poll: the poll's sequence number (the P is
-    /// `InPoll(seq)`, and sysmon may take it).
-    pub(crate) in_poll: Cell<Option<u64>>,
-    /// Whether this M is spinning (counted in `Shared::nmspinning`).
-    pub(crate) spinning: Cell<bool>,
-    /// While distributing tasks woken by the reactor: wakes of this runtime's
-    /// tasks are collected in `batch` instead of scheduled.
-    pub(crate) injecting: Cell<bool>,
-    /// See `injecting`.
-    pub(crate) batch: RefCell<Vec<Task>>,
-    /// State of the per-M random generator (victim order for stealing).
-    pub(crate) rng: Cell<u64>,
-    /// The tick at which this M last polled the reactor for fairness.
-    pub(crate) last_fair_tick: Cell<u64>,
-}
 
 thread_local! {
-    /// The `Worker` of this thread, if it is an M running its loop.
-    static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
     /// The runtime whose `block_on` this thread is inside, if any.
     static ENTERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with `worker` installed as this thread's M context.
-pub(crate) fn enter_worker<R>(worker: &Worker, f: impl FnOnce() -> R) -> R {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            WORKER.with(|w| w.set(ptr::null()));
-        }
-    }
-    WORKER.with(|w| w.set(worker));
-    let _reset = Reset;
-    f()
-}
-
-/// Calls `f` with this thread's `Worker`, if it is an M.
-pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
-    WORKER.with(|w| {
-        let ptr = w.get();
-        // SAFETY: `WORKER` is non-null only inside `enter_worker`, whose
-        // caller keeps the `Worker` alive on its stack for that whole time,
-        // and a `Worker` is only used from its own thread.
-        f(unsafe { ptr.as_ref() })
-    })
-}
-
-/// The schedule function's fast path: a wake on an M of `shared` that holds a
-/// P goes to that P. Gives the task back when it must go to the GRQ.
-/// `runtime` identifies the task's runtime (`Arc::as_ptr` of its `Shared`).
-pub(crate) fn schedule_local(
-    runtime: *const Shared,
-    task: Task,
-    yielded: bool,
-) -> Result<(), Task> {
-    with_worker(|worker| match worker {
-        Some(worker) if std::ptr::eq(Arc::as_ptr(&worker.shared), runtime) => {
-            if worker.shared.is_closing() {
-                // Shutdown drops tasks instead of running them.
-                drop(task);
-                return Ok(());
-            }
-            worker.schedule(task, yielded)
-        }
-        _ => Err(task),
-    })
-}
-
-impl Worker {
-    /// Puts a woken task in this M's P; see `Shared::schedule`.
-    fn schedule(&self, task: Task, yielded: bool) -> Result<(), Task> {
-        if self.injecting.get() {
-            self.batch.borrow_mut().push(task);
-            return Ok(());
-        }
-        let Some(p) = self.p.get() else {
-            return Err(task);
-        };
-        self.shared.trace.wake(Some(p), &task);
-        match self.in_poll.get() {
-            Some(seq) => {
-                // Inside a poll, sysmon may be taking the P right now: claim
-                // the right to push by CAS, or give up the local path.
-                let state = &self.shared.procs[p].state;
-                if !state.begin_push(seq) {
-                    return Err(task);
-                }
-                self.shared.push_local(p, task, yielded);
-                state.end_push(seq);
-            }
-            None => self.shared.push_local(p, task, yielded),
-        }
-        self.shared.wakep();
-        Ok(())
-    }
-
-    /// A pseudo-random number (xorshift64*), for the stealing order.
-    pub(crate) fn random(&self) -> u64 {
-        let mut x = self.rng.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
 /// The runtime this thread is in: the one of the M it is, else the one whose

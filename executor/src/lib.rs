@@ -31,18 +31,24 @@ mod blocking;
 mod builder;
 mod config;
 mod context;
+mod global_queue;
 mod join;
+mod kernel;
 mod machine;
 mod metrics;
+mod netpoll;
 mod proc;
 mod queue;
 mod registry;
 mod runtime;
 mod sched;
 mod schedtrace;
+mod shutdown;
 mod sync;
 mod sysmon;
 mod task;
+#[cfg(all(test, not(gmp_loom)))]
+mod task_tests;
 mod trace;
 #[doc(hidden)]
 pub mod trace_format;

@@ -74,7 +74,7 @@ impl Metrics {
             idle_procs: shared.npidle.load(Ordering::Relaxed),
             idle_threads: shared.nmidle.load(Ordering::Relaxed),
             spinning_threads: shared.nmspinning.load(Ordering::Relaxed),
-            global_queue_depth: shared.grq_len.load(Ordering::Relaxed),
+            global_queue_depth: shared.grq.len(),
             blocking_threads: shared.blocking.threads(),
         }
     }

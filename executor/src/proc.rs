@@ -65,11 +65,18 @@ pub(crate) struct Proc {
     pub(crate) preempt: AtomicBool,
     /// Tasks run from `runnext` since the tick last moved. Owner only.
     pub(crate) runnext_streak: StatCounter,
+    /// Polls run on this P since a yielder last ran from `yielded`. Owner
+    /// only. Once it reaches `YIELD_INTERVAL` a waiting yielder runs before
+    /// anything else, so no chain of wakes, however long, starves it.
+    pub(crate) since_yielder: StatCounter,
     /// Id of the M that holds this P, or `NO_M`. For schedtrace.
     pub(crate) m: AtomicUsize,
     /// Counters for metrics.
     pub(crate) stats: ProcStats,
 }
+
+/// `Machine::p` (and `Worker::p` in schedtrace) when the M holds no P.
+pub(crate) const NO_P: usize = usize::MAX;
 
 /// `Proc::m` when no M holds the P.
 pub(crate) const NO_M: usize = usize::MAX;
@@ -81,6 +88,7 @@ impl Proc {
             queue: LocalQueue::new(),
             yielded: LocalQueue::new(),
             runnext_streak: StatCounter::new(0),
+            since_yielder: StatCounter::new(0),
             state: ProcState::new(),
             schedtick: StatCounter::new(0),
             preempt: AtomicBool::new(false),
@@ -198,14 +206,14 @@ impl ProcState {
     /// Idle → Owned, by the M that took the P from the idle list.
     pub(crate) fn acquire(&self) {
         let word = self.word.load(Ordering::Relaxed);
-        debug_assert_eq!(word & TAG_MASK, IDLE, "acquiring a P that is not idle");
+        assert_eq!(word & TAG_MASK, IDLE, "acquiring a P that is not idle");
         self.word.store(word & !TAG_MASK | OWNED, Ordering::Release);
     }
 
     /// Owned → Idle, by the owner putting the P in the idle list.
     pub(crate) fn release(&self) {
         let word = self.word.load(Ordering::Relaxed);
-        debug_assert_eq!(word & TAG_MASK, OWNED, "releasing a P that is not owned");
+        assert_eq!(word & TAG_MASK, OWNED, "releasing a P that is not owned");
         self.word.store(word & !TAG_MASK | IDLE, Ordering::Release);
     }
 
@@ -213,7 +221,7 @@ impl ProcState {
     /// Returns the new sequence number.
     pub(crate) fn enter_poll(&self) -> u64 {
         let word = self.word.load(Ordering::Relaxed);
-        debug_assert_eq!(word & TAG_MASK, OWNED, "polling on a P that is not owned");
+        assert_eq!(word & TAG_MASK, OWNED, "polling on a P that is not owned");
         let seq = Self::seq(word) + 1;
         self.word.store(seq << 2 | IN_POLL, Ordering::SeqCst);
         seq

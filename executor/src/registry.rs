@@ -32,8 +32,14 @@ struct Slab {
 }
 
 enum Entry {
+    /// A parked task's waker.
     Occupied(Waker),
+    /// Free; the next free entry.
     Vacant(Option<usize>),
+    /// Emptied by `take_all`, but its key still belongs to a task that will
+    /// `remove` it; not on the free list until then, so no new task gets
+    /// the same key while the old one may still remove it.
+    Taken,
 }
 
 impl Registry {
@@ -67,18 +73,22 @@ impl Registry {
     }
 
     /// Removes the entry of `key`, if it is still there (shutdown may have
-    /// taken it already).
+    /// taken its waker already).
     pub(crate) fn remove(&self, key: usize) {
         let (shard, index) = (key & (SHARDS - 1), key >> SHARD_BITS);
         let waker = {
             let mut slab = lock(&self.shards[shard]);
             let free = slab.free;
-            match slab.entries.get_mut(index) {
-                Some(entry @ Entry::Occupied(_)) => {
-                    let old = std::mem::replace(entry, Entry::Vacant(free));
-                    slab.free = Some(index);
+            let entry = match slab.entries.get_mut(index) {
+                Some(entry @ (Entry::Occupied(_) | Entry::Taken)) => entry,
+                _ => return,
+            };
+            let old = std::mem::replace(entry, Entry::Vacant(free));
+            slab.free = Some(index);
+            match old {
+                Entry::Occupied(waker) => {
                     slab.len -= 1;
-                    Some(old)
+                    Some(waker)
                 }
                 _ => None,
             }
@@ -98,21 +108,107 @@ impl Registry {
     }
 
     /// Number of parked tasks. A snapshot.
-    #[allow(dead_code)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len).sum()
     }
 
-    /// Takes every waker out, leaving the registry empty.
+    /// Takes every waker out, leaving the registry empty. The keys stay
+    /// reserved (`Entry::Taken`) until their tasks remove them.
     pub(crate) fn take_all(&self) -> Vec<Waker> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            let slab = std::mem::take(&mut *lock(shard));
-            all.extend(slab.entries.into_iter().filter_map(|e| match e {
-                Entry::Occupied(w) => Some(w),
-                Entry::Vacant(_) => None,
-            }));
+            let mut slab = lock(shard);
+            slab.len = 0;
+            for entry in slab.entries.iter_mut() {
+                if let Entry::Occupied(_) = entry {
+                    if let Entry::Occupied(waker) = std::mem::replace(entry, Entry::Taken) {
+                        all.push(waker);
+                    }
+                }
+            }
         }
         all
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn a_key_taken_at_shutdown_cannot_remove_a_later_entry() {
+        let registry = Registry::new();
+        let (_, old) = counter();
+        let old_key = registry.insert(&old, 0);
+        assert_eq!(registry.take_all().len(), 1, "take_all missed the entry");
+        let (later, waker) = counter();
+        let later_key = registry.insert(&waker, 0);
+        assert_ne!(later_key, old_key, "a taken key was handed out again");
+        // The old task's future is dropped now and removes its stale key.
+        registry.remove(old_key);
+        assert_eq!(registry.len(), 1, "the stale key removed a later entry");
+        registry.wake(later_key);
+        assert_eq!(
+            later.0.load(Ordering::SeqCst),
+            1,
+            "the later task was not woken"
+        );
+    }
+
+    #[test]
+    fn removed_keys_are_reused_and_wake_nothing() {
+        let registry = Registry::new();
+        let (first, waker) = counter();
+        let key = registry.insert(&waker, 0);
+        registry.remove(key);
+        registry.wake(key);
+        assert_eq!(
+            first.0.load(Ordering::SeqCst),
+            0,
+            "a removed entry was woken"
+        );
+        let (_, other) = counter();
+        assert_eq!(
+            registry.insert(&other, 0),
+            key,
+            "the free list was not reused"
+        );
+        assert_eq!(registry.len(), 1);
+    }
+
+    #[test]
+    fn take_all_returns_every_parked_waker_once() {
+        let registry = Registry::new();
+        let (c, waker) = counter();
+        let keys: Vec<usize> = (0..100).map(|i| registry.insert(&waker, i << 6)).collect();
+        registry.remove(keys[3]);
+        let taken = registry.take_all();
+        assert_eq!(taken.len(), 99, "take_all lost or duplicated a waker");
+        taken.into_iter().for_each(Waker::wake);
+        assert_eq!(c.0.load(Ordering::SeqCst), 99);
+        assert!(
+            registry.take_all().is_empty(),
+            "take_all left wakers behind"
+        );
+        keys.into_iter().for_each(|k| registry.remove(k));
+        assert_eq!(registry.len(), 0);
     }
 }

@@ -1,36 +1,20 @@
-//! The runtime's shared scheduler state: the GRQ, the idle lists, the
-//! spinning count, and the operations that move Ps and Ms between them
-//! (Go's `sched` and `wakep`, `startm`, `pidleget`, `pidleput`, `globrunqget`).
+//! The runtime's shared scheduler state: the Ps, the GRQ, the idle lists and
+//! the spinning count (Go's `sched`), and the operations that move tasks and
+//! Ps between them under the scheduler lock (`globrunqput`, `globrunqget`,
+//! `pidleget`, `pidleput`, `runqput`).
 //!
-//! # Not losing wake-ups
-//!
-//! Go's rule, kept here: whenever a task becomes runnable, either some M that
-//! will look at it is running, or an idle P is handed to an M.
-//!
-//! * A producer makes a task visible (LRQ tail store, or GRQ push under the
-//!   lock) and then calls [`Shared::wakep`], which starts a spinning M if none
-//!   is spinning and a P is idle.
-//! * An M that runs out of work puts its P in the idle list *under the lock*,
-//!   after checking the GRQ under the same lock; a GRQ producer that pushed
-//!   after that check sees the idle P when it calls `wakep`.
-//! * A spinning M that gives up first decrements `nmspinning`, then checks
-//!   every LRQ and the GRQ again (the "delicate dance"). A producer that saw
-//!   `nmspinning != 0` and did not wake anybody relied on that spinner: the
-//!   SeqCst fence in `wakep` and the SeqCst decrement make sure that either the
-//!   producer sees the decrement (and wakes an M), or the spinner sees the task.
-//!
-//! The loom model `src/loom_tests/park.rs` checks the protocol with 2–3 threads.
-
-use std::collections::VecDeque;
-use std::io;
-use std::time::Duration;
+//! Starting and waking Ms is in `machine/start.rs`, shutting down in
+//! `shutdown.rs`. Why no wake-up is lost is written at the top of
+//! `machine/start.rs`.
 
 use crate::config::Config;
-use crate::machine::{self, Machine};
+use crate::global_queue::{GlobalQueue, GlobalTasks};
+use crate::machine::Machine;
+use crate::netpoll;
 use crate::proc::{Proc, ProcStats};
 use crate::queue::SpillBatch;
 use crate::registry::Registry;
-use crate::sync::{fence, lock, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sysmon::SysmonState;
 use crate::task::Task;
 use crate::trace;
@@ -47,8 +31,9 @@ pub(crate) struct Shared {
     pub(crate) procs: Box<[Proc]>,
     /// GRQ, idle Ps and idle Ms, under one lock as in Go (`sched.lock`).
     pub(crate) sched: Mutex<SchedState>,
-    /// `sched.grq.len()`, readable without the lock (Go's `runqsize`).
-    pub(crate) grq_len: AtomicUsize,
+    /// The GRQ's length, readable without the lock; its tasks are in
+    /// `SchedState::grq`.
+    pub(crate) grq: GlobalQueue,
     /// Number of idle Ps (`sched.idle_procs.len()`); written under the lock.
     pub(crate) npidle: AtomicUsize,
     /// Number of spinning Ms: Ms that hold a P and look for work to steal.
@@ -76,16 +61,17 @@ pub(crate) struct Shared {
     pub(crate) blocking: crate::blocking::BlockingPool,
     /// Event recorder (GMP_TRACE); disabled unless asked for.
     pub(crate) trace: trace::Recorder,
-    /// Join handles of every M thread ever started, for shutdown.
-    pub(crate) threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Join handles of the M threads alive, by M id, for shutdown. An M
+    /// that exits on its own (keep-alive) drops its handle (`m_exited`).
+    pub(crate) threads: Mutex<Vec<(usize, thread::JoinHandle<()>)>>,
     /// Keeps the fallback reactor driver off while this runtime drives it.
-    pub(crate) _driver: gmp_reactor::DriverGuard,
+    pub(crate) _driver: netpoll::DriverGuard,
 }
 
 /// What `Shared::sched` protects.
 pub(crate) struct SchedState {
-    /// The global run queue.
-    pub(crate) grq: VecDeque<Task>,
+    /// The tasks of the global run queue (`Shared::grq` mirrors its length).
+    pub(crate) grq: GlobalTasks,
     /// Idle Ps, a stack as Go's `pidle`.
     pub(crate) idle_procs: Vec<usize>,
     /// Idle Ms, waiting to be handed a P. One of them may be blocked in the
@@ -103,13 +89,13 @@ impl Shared {
         Arc::new(Shared {
             procs,
             sched: Mutex::new(SchedState {
-                grq: VecDeque::new(),
+                grq: GlobalTasks::default(),
                 // Reversed so that P0 is handed out first.
                 idle_procs: (0..n).rev().collect(),
                 idle_ms: Vec::new(),
                 all_ms: Vec::new(),
             }),
-            grq_len: AtomicUsize::new(0),
+            grq: GlobalQueue::new(),
             npidle: AtomicUsize::new(n),
             nmspinning: AtomicUsize::new(0),
             needspinning: AtomicBool::new(false),
@@ -124,7 +110,7 @@ impl Shared {
             trace,
             threads: Mutex::new(Vec::new()),
             config,
-            _driver: gmp_reactor::Reactor::get().driver_guard(),
+            _driver: netpoll::get().driver_guard(),
         })
     }
 
@@ -137,7 +123,7 @@ impl Shared {
     }
 
     /// Where a woken or spawned task goes when it is not woken on an M of
-    /// this runtime holding a P (see `context::schedule_local` for that
+    /// this runtime holding a P (see `machine::schedule_local` for that
     /// case): the GRQ, then `wakep`.
     pub(crate) fn schedule_remote(self: &Arc<Self>, task: Task) {
         if self.is_closing() {
@@ -175,8 +161,15 @@ impl Shared {
         let n = batch.len();
         self.trace.spill(p, n);
         let mut sched = self.lock();
-        sched.grq.extend(batch);
-        self.grq_len.store(sched.grq.len(), Ordering::SeqCst);
+        if self.is_closing() {
+            // Checked under the lock: shutdown drains the GRQ under it, and
+            // a task left there after the drain would keep the runtime
+            // alive through its own `TaskMeta`.
+            drop(sched);
+            batch.for_each(drop);
+            return;
+        }
+        self.grq.extend(&mut sched.grq, batch);
     }
 
     /// Pushes one task to the GRQ. The caller calls `wakep` after.
@@ -188,8 +181,7 @@ impl Shared {
             drop(task);
             return;
         }
-        sched.grq.push_back(task);
-        self.grq_len.store(sched.grq.len(), Ordering::SeqCst);
+        self.grq.push(&mut sched.grq, task);
     }
 
     /// Pushes a batch of tasks to the GRQ. The caller wakes Ms after.
@@ -199,15 +191,14 @@ impl Shared {
             drop(sched);
             return;
         }
-        sched.grq.extend(tasks);
-        self.grq_len.store(sched.grq.len(), Ordering::SeqCst);
+        self.grq.extend(&mut sched.grq, tasks);
     }
 
     /// Takes tasks from the GRQ for P `p` (Go's `globrunqget`): one to run,
     /// and up to `min(len / procs + 1, len, 128) - 1` more into its LRQ.
     /// `max` (if not 0) caps the batch. Call with the lock held.
     pub(crate) fn grq_get(&self, sched: &mut SchedState, p: usize, max: usize) -> Option<Task> {
-        let len = sched.grq.len();
+        let len = self.grq.len();
         if len == 0 {
             return None;
         }
@@ -215,17 +206,15 @@ impl Shared {
         if max > 0 {
             n = n.min(max);
         }
-        let first = sched.grq.pop_front();
+        let mut batch = self.grq.pop_n(&mut sched.grq, n);
+        let first = batch.next();
         let proc = &self.procs[p];
-        for _ in 1..n {
-            if let Some(task) = sched.grq.pop_front() {
-                // At most 127 tasks into an LRQ that is empty here (the P
-                // only asks the GRQ after its LRQ), so this never spills.
-                proc.queue
-                    .push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
-            }
+        for task in batch {
+            // At most 127 tasks into an LRQ that is empty here (the P only
+            // asks the GRQ after its LRQ), so this never spills.
+            proc.queue
+                .push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
         }
-        self.grq_len.store(sched.grq.len(), Ordering::SeqCst);
         first
     }
 
@@ -250,209 +239,19 @@ impl Shared {
         self.npidle.store(sched.idle_procs.len(), Ordering::SeqCst);
     }
 
-    /// Makes sure an M is looking for work if one can (Go's `wakep`): starts
-    /// a spinning M on an idle P, unless an M is already spinning.
-    pub(crate) fn wakep(self: &Arc<Self>) {
-        // Order the caller's publication of work before the reads below;
-        // pairs with the SeqCst decrement of `nmspinning` in the stop path.
-        fence(Ordering::SeqCst);
-        if self.nmspinning.load(Ordering::SeqCst) != 0 {
-            return;
-        }
-        if self.npidle.load(Ordering::SeqCst) == 0 {
-            if !self.needspinning.load(Ordering::Relaxed) {
-                self.needspinning.store(true, Ordering::Relaxed);
-            }
-            return;
-        }
-        if self
-            .nmspinning
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        let p = {
-            let mut sched = self.lock();
-            let p = self.pidleget(&mut sched);
-            if p.is_none() {
-                self.needspinning.store(true, Ordering::Relaxed);
-            }
-            p
-        };
-        match p {
-            Some(p) => self.startm(p, true),
-            None => {
-                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-    }
-
-    /// Starts `n` Ms on idle Ps, not spinning (Go's `injectglist`'s
-    /// `startIdle`), for tasks just put in the GRQ.
-    pub(crate) fn start_idle(self: &Arc<Self>, n: usize) {
-        for _ in 0..n {
-            let p = self.pidleget(&mut self.lock());
-            match p {
-                Some(p) => self.startm(p, false),
-                None => break,
-            }
-        }
-    }
-
-    /// Gives P `p` (owned by the caller) to an idle M, or to a new M.
-    /// `spinning`: the M starts spinning (the caller counted it in
-    /// `nmspinning`).
-    pub(crate) fn startm(self: &Arc<Self>, p: usize, spinning: bool) {
-        if self.is_closing() {
-            let mut sched = self.lock();
-            self.pidleput(&mut sched, p);
-            drop(sched);
-            if spinning {
-                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-            }
-            return;
-        }
-        let idle = {
-            let mut sched = self.lock();
-            // Prefer an M parked on its condition variable: the one blocked in
-            // the reactor keeps watching I/O and timers.
-            let pos = sched
-                .idle_ms
-                .iter()
-                .rposition(|m| !m.in_reactor.load(Ordering::Acquire))
-                .or_else(|| sched.idle_ms.len().checked_sub(1));
-            pos.map(|i| sched.idle_ms.swap_remove(i))
-        };
-        match idle {
-            Some(m) => {
-                self.nmidle.fetch_sub(1, Ordering::Relaxed);
-                m.hand(p, spinning);
-            }
-            None => {
-                if let Err(err) = self.newm(p, spinning) {
-                    self.report_thread_cap(&err);
-                    let mut sched = self.lock();
-                    self.pidleput(&mut sched, p);
-                    drop(sched);
-                    if spinning {
-                        self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Starts a new M thread holding P `p`.
-    fn newm(self: &Arc<Self>, p: usize, spinning: bool) -> io::Result<()> {
-        let n = self.nthreads.fetch_add(1, Ordering::SeqCst);
-        if n >= self.config.max_threads {
-            self.nthreads.fetch_sub(1, Ordering::SeqCst);
-            return Err(io::Error::other(format!(
-                "max_threads ({}) reached: no new M started; tasks wait for a running M",
-                self.config.max_threads
-            )));
-        }
-        let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
-        let m = Arc::new(Machine::new(id));
-        self.lock().all_ms.push(m.clone());
-        let shared = self.clone();
-        let mut builder =
-            std::thread::Builder::new().name(format!("{}-{}", self.config.thread_name, id));
-        if let Some(size) = self.config.stack_size {
-            builder = builder.stack_size(size);
-        }
-        let m2 = m.clone();
-        match builder.spawn(move || machine::run(shared, m2, p, spinning)) {
-            Ok(handle) => {
-                lock(&self.threads).push(handle);
-                Ok(())
-            }
-            Err(err) => {
-                self.nthreads.fetch_sub(1, Ordering::SeqCst);
-                self.lock().all_ms.retain(|x| !Arc::ptr_eq(x, &m));
-                Err(err)
-            }
-        }
-    }
-
-    /// Says once on stderr that no M could be started.
-    fn report_thread_cap(&self, err: &io::Error) {
-        if !self.cap_reported.swap(true, Ordering::Relaxed) {
-            eprintln!("gmp: {err}");
-        }
-    }
-
     /// Whether any P has tasks in its LRQ or runnext.
     pub(crate) fn any_local_work(&self) -> Option<usize> {
         self.procs.iter().position(|p| p.has_work())
     }
 
-    /// Wakes every parked M so it sees `closing` and exits.
-    pub(crate) fn wake_all_ms(&self) {
-        let ms: Vec<_> = self.lock().all_ms.clone();
-        for m in ms {
-            m.wake_for_shutdown();
+    /// An M thread is leaving its loop: forget it, and drop (detach) its
+    /// join handle unless shutdown has taken it to join.
+    pub(crate) fn m_exited(&self, m: &Arc<Machine>) {
+        self.nthreads.fetch_sub(1, Ordering::SeqCst);
+        self.lock().all_ms.retain(|x| !Arc::ptr_eq(x, m));
+        let mut threads = lock(&self.threads);
+        if let Some(pos) = threads.iter().position(|(id, _)| *id == m.id) {
+            drop(threads.swap_remove(pos));
         }
-        gmp_reactor::Reactor::get().notify();
     }
-
-    /// Shuts the runtime down: stops the Ms, drops every task's future.
-    /// Waits at most `timeout` for polls in progress (forever if `None`).
-    /// Returns whether everything stopped in time.
-    pub(crate) fn shutdown(self: &Arc<Self>, timeout: Option<Duration>) -> bool {
-        if self.closing.swap(true, Ordering::SeqCst) {
-            return true;
-        }
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        self.sysmon.stop();
-        self.wake_all_ms();
-        // Drain the GRQ under the lock, so no push can slip in after it.
-        let grq = std::mem::take(&mut self.lock().grq);
-        self.grq_len.store(0, Ordering::SeqCst);
-        drop(grq);
-        // Join the Ms. Each drains the P it holds on its way out.
-        let mut all_done = true;
-        let handles = std::mem::take(&mut *lock(&self.threads));
-        for handle in handles {
-            if handle.thread().id() == std::thread::current().id() {
-                continue;
-            }
-            if !join_until(handle, deadline) {
-                all_done = false;
-            }
-        }
-        all_done &= self.blocking.shutdown(deadline);
-        // Ps left in the idle list may still hold tasks (e.g. put there by a
-        // handoff): drop them. A P still owned belongs to an M that did not
-        // stop in time; it drains its own P when it does.
-        let idle: Vec<usize> = self.lock().idle_procs.clone();
-        for p in idle {
-            self.procs[p].drain();
-        }
-        // Tasks parked on wakers elsewhere: wake them, and the schedule
-        // function drops them since `closing` is set.
-        for waker in self.registry.take_all() {
-            waker.wake();
-        }
-        self.trace.finish(self);
-        all_done
-    }
-}
-
-/// Joins `handle`, giving up at `deadline`.
-///
-/// Keeps notifying the reactor while it waits: one notification wakes one
-/// wait, and an M that was on its way into the reactor when shutdown began
-/// may block there after another M consumed it.
-fn join_until(handle: std::thread::JoinHandle<()>, deadline: Option<std::time::Instant>) -> bool {
-    while !handle.is_finished() {
-        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return false;
-        }
-        gmp_reactor::Reactor::get().notify();
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let _ = handle.join();
-    true
 }

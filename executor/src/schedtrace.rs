@@ -30,7 +30,7 @@ pub(crate) fn render(shared: &Shared, uptime: Duration) -> String {
         shared.nmspinning.load(Ordering::Relaxed),
         u8::from(shared.needspinning.load(Ordering::Relaxed)),
         idle_ms,
-        shared.grq_len.load(Ordering::Relaxed),
+        shared.grq.len(),
     );
     if !shared.config.scheddetail {
         out.push_str(" [");

@@ -25,6 +25,41 @@ pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 pub(crate) use std::sync::atomic::Ordering;
 pub(crate) use std::sync::Arc;
 
+/// Threads: the Ms are loom threads in a model, so the real `newm` and
+/// shutdown's joins run under the model checker.
+pub(crate) mod thread {
+    use std::io;
+
+    #[cfg(gmp_loom)]
+    pub(crate) use loom::thread::{current, Builder, JoinHandle};
+    #[cfg(not(gmp_loom))]
+    pub(crate) use std::thread::{current, Builder, JoinHandle};
+
+    /// Starts a thread named `name` running `f`.
+    pub(crate) fn spawn(
+        name: String,
+        stack_size: Option<usize>,
+        f: impl FnOnce() + Send + 'static,
+    ) -> io::Result<JoinHandle<()>> {
+        let mut builder = Builder::new().name(name);
+        if let Some(size) = stack_size {
+            builder = builder.stack_size(size);
+        }
+        builder.spawn(f)
+    }
+
+    /// Whether `handle`'s thread has ended. A model cannot ask without
+    /// blocking, so there it says `true` and the caller joins.
+    pub(crate) fn is_finished(handle: &JoinHandle<()>) -> bool {
+        #[cfg(gmp_loom)]
+        let _ = handle;
+        #[cfg(gmp_loom)]
+        return true;
+        #[cfg(not(gmp_loom))]
+        handle.is_finished()
+    }
+}
+
 /// Locks `mutex`, ignoring poisoning.
 ///
 /// The scheduler's critical sections never run user code, so a poisoned lock

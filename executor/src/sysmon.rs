@@ -30,12 +30,12 @@
 
 use std::time::{Duration, Instant};
 
-use gmp_reactor::Reactor;
-
-use crate::machine::Machine;
+use crate::kernel::thread_is_running;
+use crate::machine::{Machine, NO_P};
+use crate::netpoll::{self as reactor, Reactor};
 use crate::proc::{ProcStats, Status};
 use crate::sched::Shared;
-use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{fence, lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
@@ -80,6 +80,8 @@ impl SysmonState {
 
     /// Called when a P leaves the idle list: ends sysmon's deep sleep.
     pub(crate) fn wake_if_sleeping(&self) {
+        // Pairs with the fence in `sleep_while` (store-load on both sides).
+        fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             let _guard = lock(&self.stop);
             self.cv.notify_one();
@@ -99,21 +101,44 @@ impl SysmonState {
     }
 
     /// Sleeps `delay` or until stopped; `true` if stopped.
-    fn sleep(&self, delay: Option<Duration>) -> bool {
-        let mut stop = lock(&self.stop);
+    fn sleep(&self, delay: Duration) -> bool {
+        let stop = lock(&self.stop);
         if *stop {
             return true;
         }
-        stop = match delay {
-            Some(delay) => match self.cv.wait_timeout(stop, delay) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            },
-            None => match self.cv.wait(stop) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            },
+        let (stop, _) = match self.cv.wait_timeout(stop, delay) {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
         };
+        *stop
+    }
+
+    /// Sleeps while `idle()` holds (every P idle), until `wake_if_sleeping`,
+    /// the `timeout` or `stop`; `true` if stopped.
+    ///
+    /// `sleeping` and the runtime's `npidle` form a Dekker pair: we store
+    /// `sleeping` then read `npidle` (in `idle`), `pidleget` stores `npidle`
+    /// then reads `sleeping`, with a SeqCst fence between store and load on
+    /// each side, so at least one side sees the other. We check `idle` with the lock held and the lock is released
+    /// only by the wait itself; `wake_if_sleeping` notifies with the lock
+    /// held, so its notification cannot fall in between.
+    pub(crate) fn sleep_while(&self, idle: impl Fn() -> bool, timeout: Option<Duration>) -> bool {
+        let mut stop = lock(&self.stop);
+        self.sleeping.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !*stop && idle() {
+            stop = match timeout {
+                Some(timeout) => match self.cv.wait_timeout(stop, timeout) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                },
+                None => match self.cv.wait(stop) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                },
+            };
+        }
+        self.sleeping.store(false, Ordering::SeqCst);
         *stop
     }
 }
@@ -173,20 +198,14 @@ impl Monitor {
         let trace_every = shared.config.schedtrace;
         if all_idle {
             // Deep sleep until a P is taken (or a schedtrace line is due).
-            state.sleeping.store(true, Ordering::SeqCst);
-            let still_idle = shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
-            let stopped = if still_idle {
-                state.sleep(trace_every.map(|t| self.until_trace(t)))
-            } else {
-                false
-            };
-            state.sleeping.store(false, Ordering::SeqCst);
+            let all_idle = || shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
+            let stopped = state.sleep_while(all_idle, trace_every.map(|t| self.until_trace(t)));
             if stopped {
                 return false;
             }
             self.delay = MIN_DELAY;
             self.idle = 0;
-        } else if state.sleep(Some(self.delay)) {
+        } else if state.sleep(self.delay) {
             return false;
         }
         if shared.is_closing() {
@@ -285,7 +304,7 @@ impl Monitor {
                 shared.trace.handoff(i, from_m);
                 if let Some(m) = machine(shared, from_m) {
                     // For schedtrace: the blocked M holds no P any more.
-                    m.p.store(crate::machine::NO_P, Ordering::Relaxed);
+                    m.p.store(NO_P, Ordering::Relaxed);
                 }
                 shared.handoffp(i);
                 retaken += 1;
@@ -311,7 +330,7 @@ impl Monitor {
     /// Polls the reactor when nobody has for 10 ms; the woken tasks go to
     /// the GRQ (sysmon holds no P).
     fn poll_reactor_if_stale(&self) {
-        let reactor = Reactor::get();
+        let reactor = reactor::get();
         if !reactor.has_waiters() || reactor.is_blocked() {
             return;
         }
@@ -323,101 +342,5 @@ impl Monitor {
         if let Some(Ok(_)) = reactor.try_poll(Some(Duration::ZERO), &mut wakers) {
             wakers.into_iter().for_each(std::task::Waker::wake);
         }
-    }
-}
-
-impl Shared {
-    /// Gives away P `p`, which the caller holds but will not run (Go's
-    /// `handoffp`): to a new or idle M if there is work for it, else to the
-    /// idle list.
-    pub(crate) fn handoffp(self: &Arc<Self>, p: usize) {
-        let proc = &self.procs[p];
-        proc.m.store(crate::proc::NO_M, Ordering::Relaxed);
-        if proc.has_work() || self.grq_len.load(Ordering::SeqCst) > 0 {
-            self.startm(p, false);
-            return;
-        }
-        // No work: but if no M is spinning or idle-with-P, keep one spinning
-        // so that work arriving now is picked up.
-        if self.nmspinning.load(Ordering::SeqCst) + self.npidle.load(Ordering::SeqCst) == 0
-            && self
-                .nmspinning
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            self.startm(p, true);
-            return;
-        }
-        let mut sched = self.lock();
-        if !sched.grq.is_empty() {
-            drop(sched);
-            self.startm(p, false);
-            return;
-        }
-        self.pidleput(&mut sched, p);
-        drop(sched);
-        // Re-check after publishing the idle P: a local push cannot happen
-        // (we held the P), but the GRQ may have been pushed to meanwhile by
-        // a producer that saw no idle P.
-        if self.grq_len.load(Ordering::SeqCst) > 0 || proc.has_work() {
-            self.wakep();
-        }
-    }
-}
-
-/// The kernel id of the calling thread, or 0 where it cannot be known.
-pub(crate) fn current_tid() -> usize {
-    // "/proc/thread-self" links to "<pid>/task/<tid>".
-    std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Whether thread `tid` of this process is running or runnable (`R`), from
-/// `/proc/self/task/<tid>/stat`; `None` if that cannot be read.
-pub(crate) fn thread_is_running(tid: usize) -> Option<bool> {
-    if tid == 0 {
-        return None;
-    }
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-    // "<tid> (<comm>) <state> ...": comm may hold spaces and parentheses.
-    let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
-    Some(state == 'R')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_kernel_says_a_sleeping_thread_is_not_running() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let t = std::thread::spawn(move || {
-            tx.send(current_tid()).unwrap();
-            let _ = done_rx.recv();
-        });
-        let tid = rx.recv().unwrap();
-        if tid == 0 {
-            return; // no /proc here
-        }
-        // Blocked in recv: eventually reported as not running.
-        let mut blocked = false;
-        for _ in 0..1000 {
-            if thread_is_running(tid) == Some(false) {
-                blocked = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        assert!(blocked, "a thread blocked in recv must not read as running");
-        assert_eq!(
-            thread_is_running(current_tid()),
-            Some(true),
-            "we are running"
-        );
-        done_tx.send(()).unwrap();
-        t.join().unwrap();
     }
 }

@@ -8,11 +8,12 @@
 //!   every pushed task comes out exactly once.
 //! * `handoff` — sysmon's retake racing with the polling M's local pushes and
 //!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
-//! * `park` — spinning, `pidleput`, the "delicate dance" and `wakep`
-//!   (`sched.rs`, `machine.rs`), mirrored in a small struct: no lost wake-up.
-//! * `reactor_hand` — `startm` handing a P to an M on its way into the
-//!   reactor while another M's poll may eat the notification (`machine.rs`
-//!   `stop_m`, `Reactor::try_poll_unless`), mirrored: the M takes its P.
+//! * `runtime` — the real runtime: `Shared`, the M loop (`find_runnable`,
+//!   `stop_m`, the reactor hand-over), `wakep`, `startm`, `handoffp`'s
+//!   re-check, sysmon's deep sleep against `pidleget`, `abort` against the
+//!   first park, and shutdown, with loom threads as Ms and the model reactor
+//!   of `netpoll.rs`: no lost wake-up (a lost one is a deadlock), every task
+//!   run once, every future dropped once.
 //!
 //! Each model runs under a preemption bound (default below; the
 //! `LOOM_MAX_PREEMPTIONS` environment variable overrides it), which keeps a
@@ -24,17 +25,16 @@ use std::ptr::NonNull;
 use crate::queue::QueueItem;
 
 mod handoff;
-mod park;
 mod queue;
-mod reactor_hand;
+mod runtime;
 
 /// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set. Every
 /// two-thread model and the queue models finish in about a second with 3
 /// (a few seconds with 4).
 const DEFAULT_PREEMPTIONS: usize = 3;
 
-/// For the three-thread park model: about 3 s with 2, 40 s with 3, over
-/// 5 minutes with 4.
+/// For the runtime models with two Ps or three threads: about 30 s each
+/// with 2 on two cores.
 const SMALL_PREEMPTIONS: usize = 2;
 
 /// Runs `f` under loom with the preemption bound of the environment, else

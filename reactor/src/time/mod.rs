@@ -8,7 +8,8 @@
 //!   checked both when a timer fires and when a [`Sleep`] is polled);
 //! - dropping a pending [`Sleep`] (or [`Timeout`], [`Interval`]) removes its
 //!   timer at once;
-//! - every poll spends one unit of the cooperative budget ([`crate::coop`]);
+//! - a poll that completes spends one unit of the cooperative budget
+//!   ([`crate::coop`]); a poll that only arms the timer gives it back;
 //! - they work under any executor (the reactor's fallback driver fires
 //!   timers when no gmp runtime does).
 

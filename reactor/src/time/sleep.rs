@@ -144,8 +144,11 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        ready!(coop::poll_proceed(cx));
+        // A poll that only (re-)arms the timer gives its unit back when
+        // `coop` is dropped, so waiting on many timers is no busy loop.
+        let coop = ready!(coop::poll_budget(cx));
         if Instant::now() >= this.deadline {
+            coop.made_progress();
             this.disarm();
             return Poll::Ready(());
         }

@@ -1,7 +1,10 @@
 //! `Timeout`: a future raced against a deadline.
 //!
 //! The inner future is polled first, so a future that is ready wins even when
-//! the deadline has passed; only then is the [`Sleep`] polled.
+//! the deadline has passed; only then is the [`Sleep`] polled. When the inner
+//! future spent the cooperative budget in that poll, the [`Sleep`] is polled
+//! with no budget ([`crate::coop::with_unconstrained`]), so a busy inner
+//! future cannot keep the deadline from firing (tokio does the same).
 
 use std::error::Error;
 use std::fmt;
@@ -13,6 +16,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use super::{sleep, sleep_until, Instant, Sleep};
+use crate::coop;
 
 /// Runs `future` for at most `duration`.
 ///
@@ -119,10 +123,19 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let had_budget_before = coop::has_budget_remaining();
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(this.delay).poll(cx) {
+        let delay = Pin::new(this.delay);
+        // When the inner future spent the budget, the deadline would answer
+        // `Pending` on every poll and never fire: look at it unconstrained.
+        let polled = if had_budget_before && !coop::has_budget_remaining() {
+            coop::with_unconstrained(|| delay.poll(cx))
+        } else {
+            delay.poll(cx)
+        };
+        match polled {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }

@@ -1,0 +1,77 @@
+//! The global run queue (Go's `sched.runq`).
+//!
+//! An unbounded FIFO of tasks under the scheduler lock, as in Go: remote
+//! spawns and wakes, spills of full LRQs, preempted `runnext` tasks. Its
+//! length is mirrored in an atomic so an M can skip the lock when it is
+//! empty (Go's `sched.runqsize`); the tasks themselves are reachable only
+//! through [`GlobalTasks`], which lives inside the lock (`SchedState`), so
+//! every change goes through [`GlobalQueue`] and the mirror cannot drift.
+
+use std::collections::VecDeque;
+
+use crate::sync::{AtomicUsize, Ordering};
+use crate::task::Task;
+
+/// The lock-free face of the GRQ: its length. Lives in `Shared`.
+pub(crate) struct GlobalQueue {
+    /// `GlobalTasks::tasks.len()`, stored (SeqCst) after every change made
+    /// under the scheduler lock; read by anyone without it.
+    len: AtomicUsize,
+}
+
+/// The tasks of the GRQ. Lives in `SchedState`, under the scheduler lock.
+#[derive(Default)]
+pub(crate) struct GlobalTasks {
+    /// Oldest first.
+    tasks: VecDeque<Task>,
+}
+
+impl GlobalQueue {
+    pub(crate) fn new() -> Self {
+        GlobalQueue {
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Tasks queued. A snapshot, readable without the lock.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
+    }
+
+    /// Whether no task is queued. A snapshot, readable without the lock.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `task`. The caller holds the lock (`tasks` is inside it).
+    pub(crate) fn push(&self, tasks: &mut GlobalTasks, task: Task) {
+        tasks.tasks.push_back(task);
+        self.publish(tasks);
+    }
+
+    /// Appends every task of `batch`, in order. Under the lock.
+    pub(crate) fn extend(&self, tasks: &mut GlobalTasks, batch: impl IntoIterator<Item = Task>) {
+        tasks.tasks.extend(batch);
+        self.publish(tasks);
+    }
+
+    /// Takes up to `n` tasks from the head. Under the lock.
+    pub(crate) fn pop_n(&self, tasks: &mut GlobalTasks, n: usize) -> impl Iterator<Item = Task> {
+        let n = n.min(tasks.tasks.len());
+        let taken: Vec<Task> = tasks.tasks.drain(..n).collect();
+        self.publish(tasks);
+        taken.into_iter()
+    }
+
+    /// Takes every task (shutdown). Under the lock.
+    pub(crate) fn take_all(&self, tasks: &mut GlobalTasks) -> VecDeque<Task> {
+        let all = std::mem::take(&mut tasks.tasks);
+        self.publish(tasks);
+        all
+    }
+
+    /// Mirrors the length after a change.
+    fn publish(&self, tasks: &GlobalTasks) {
+        self.len.store(tasks.tasks.len(), Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,62 @@
+//! Tasks woken by the reactor, spread over the Ps (Go's `netpoll` +
+//! `injectglist`).
+//!
+//! An M that polls the reactor collects the wakers of whatever became ready.
+//! Waking them one by one would push each task through the schedule function;
+//! instead the M sets `Worker::injecting`, so the wakes of this runtime's
+//! tasks land in `Worker::batch`, and then hands them out at once: one per
+//! idle P to the GRQ (with an M started for each), the rest to its own LRQ,
+//! the first to run now.
+
+use std::task::Waker;
+use std::time::Duration;
+
+use super::Worker;
+use crate::netpoll as reactor;
+use crate::sync::Ordering;
+use crate::task::Task;
+
+impl Worker {
+    /// Polls the reactor without blocking and spreads the woken tasks;
+    /// returns one of them to run on P `p`.
+    pub(super) fn poll_reactor(&self, p: usize) -> Option<Task> {
+        let mut wakers = Vec::new();
+        match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
+            Some(Ok(n)) if n > 0 => self.inject(p, wakers),
+            _ => None,
+        }
+    }
+
+    /// Wakes `wakers` while holding P `p` and spreads this runtime's tasks
+    /// among them (see the module docs); returns the first to run now.
+    pub(super) fn inject(&self, p: usize, wakers: Vec<Waker>) -> Option<Task> {
+        self.injecting.set(true);
+        for waker in wakers {
+            waker.wake();
+        }
+        self.injecting.set(false);
+        let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
+        if batch.is_empty() {
+            return None;
+        }
+        let mut tasks = batch.drain(..);
+        let first = tasks.next();
+        let idle = self.shared.npidle.load(Ordering::SeqCst).min(tasks.len());
+        if idle > 0 {
+            self.shared.push_global_batch(tasks.by_ref().take(idle));
+            self.shared.start_idle(idle);
+        }
+        for task in tasks {
+            self.shared.push_tail(p, task);
+        }
+        first
+    }
+
+    /// Spreads tasks woken by a blocking reactor poll; the first goes to
+    /// `runnext` of P `p`, so this M runs it next.
+    pub(super) fn inject_and_run_first(&self, p: usize, wakers: Vec<Waker>) {
+        if let Some(task) = self.inject(p, wakers) {
+            self.shared.push_local(p, task, false);
+        }
+    }
+}

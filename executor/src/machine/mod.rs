@@ -1,0 +1,298 @@
+//! M: an OS thread that runs tasks while it holds a P.
+//!
+//! The loop is Go's `schedule` / `findRunnable`. Holding P `p`, an M looks for
+//! a task in this order (`find.rs`, one function per step):
+//!
+//! 1. every 61st tick, one task from the GRQ (so it cannot starve), and the
+//!    reactor without blocking if it has waiters;
+//! 2. a yielder that has waited [`YIELD_INTERVAL`] polls on this P, so that no
+//!    chain of wakes, however long, keeps it waiting for ever;
+//! 3. `runnext` (the task inherits the time slice: the tick is not bumped),
+//!    at most [`RUNNEXT_STREAK`] times in a row and unless sysmon set the
+//!    P's preempt flag; otherwise it goes to the GRQ, as a preempted
+//!    goroutine does;
+//! 4. the LRQ head;
+//! 5. a batch from the GRQ: `min(len / procs + 1, len, 128)`;
+//! 6. the reactor, without blocking, if nobody is blocked in it; then the
+//!    tasks that yielded, so a yielder runs again only after all the above;
+//! 7. stealing, only while `2 * spinning < procs - idle`: four passes over the
+//!    other Ps in a random coprime order, half of a victim's LRQ, its
+//!    `runnext` only on the last pass;
+//! 8. giving the P back: the GRQ is checked under the lock before the P goes
+//!    idle; then `needspinning` is read again (a `wakep` that found no idle
+//!    P asked for a spinner), and a spinning M re-checks every queue after it
+//!    stops spinning (the "delicate dance");
+//! 9. without a P (`stop.rs`): blocking in the reactor if nobody is (the
+//!    timeout is the next timer), else parking on its condition variable
+//!    until handed a P.
+//!
+//! An M that found work while spinning stops spinning and calls `wakep`, so
+//! one spinner remains while there is work to find. How a woken task reaches
+//! a P is in `wake.rs`; how tasks woken by the reactor are spread over the Ps
+//! is in `inject.rs`.
+
+mod find;
+mod inject;
+mod start;
+mod stop;
+mod wake;
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use crate::netpoll as reactor;
+use crate::proc::ProcStats;
+use crate::sched::Shared;
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::task::Task;
+use crate::trace::End;
+
+pub(crate) use wake::{enter_worker, schedule_local, with_worker};
+
+/// How long an idle M waits to be handed a P before its thread exits.
+pub(crate) const M_KEEPALIVE: Duration = Duration::from_secs(10);
+
+/// How often an idle M retries the reactor while another runtime (or the
+/// fallback thread) holds it.
+pub(crate) const REACTOR_RETRY: Duration = Duration::from_millis(10);
+
+/// The cooperative budget of one task poll (tokio's 128).
+pub(crate) const COOP_BUDGET: u32 = 128;
+
+/// How many tasks in a row may run from `runnext` on one time slice
+/// (Go's GRQ interval): a pair of tasks waking each other, or a task that
+/// spawns its successor, then gives way to the queues. Go bounds this with
+/// the 10 ms time slice alone; that lets such a chain hold off the GRQ for
+/// 10 ms each time, which the remote-spawn benchmarks showed.
+pub(crate) const RUNNEXT_STREAK: u64 = 61;
+
+/// How many polls a yielder may wait on its P before it runs ahead of
+/// `runnext`, the LRQ and the GRQ (Go's fairness interval). A yielder waits
+/// behind every other runnable task, but a chain that never lets those run
+/// dry (a ping-pong pair through `runnext`, a task spawning its successor,
+/// tasks waking each other through the LRQ) would otherwise keep it waiting
+/// for ever.
+pub(crate) const YIELD_INTERVAL: u64 = 61;
+
+pub(crate) use crate::proc::NO_P;
+
+/// An M: its parking place and what schedtrace shows of it.
+pub(crate) struct Machine {
+    /// Runtime-unique id.
+    pub(crate) id: usize,
+    /// The hand-over slot: a P given to this M while it was idle. Written by
+    /// `startm` (through `hand`) and by the M itself.
+    park: Mutex<Park>,
+    /// Signalled when `park` changes.
+    cv: Condvar,
+    /// The M is (about to be) blocked in the reactor rather than on `cv`;
+    /// handing it a P must also notify the reactor. Written by the M.
+    pub(crate) in_reactor: AtomicBool,
+    /// The P it holds, or `NO_P`. Written by the M and by sysmon's retake.
+    /// For schedtrace.
+    pub(crate) p: AtomicUsize,
+    /// Spinning. Written by the M. For schedtrace.
+    pub(crate) spinning: AtomicBool,
+    /// Inside a task poll. Written by the M. For schedtrace.
+    pub(crate) polling: AtomicBool,
+    /// The thread's kernel id (0 if unknown), so sysmon can ask the kernel
+    /// whether the thread is running or blocked. Written once by the M.
+    pub(crate) tid: AtomicUsize,
+}
+
+/// What an idle M waits for.
+#[derive(Default)]
+struct Park {
+    /// A P handed over by `startm`, and whether to spin with it.
+    next: Option<(usize, bool)>,
+    /// The runtime is shutting down.
+    shutdown: bool,
+}
+
+impl Machine {
+    pub(crate) fn new(id: usize) -> Self {
+        Machine {
+            id,
+            park: Mutex::new(Park::default()),
+            cv: Condvar::new(),
+            in_reactor: AtomicBool::new(false),
+            p: AtomicUsize::new(NO_P),
+            spinning: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
+            tid: AtomicUsize::new(0),
+        }
+    }
+
+    /// Gives P `p` to this idle M (which `startm` took off the idle list).
+    pub(crate) fn hand(&self, p: usize, spinning: bool) {
+        let mut park = lock(&self.park);
+        assert!(park.next.is_none(), "M{} handed two Ps", self.id);
+        park.next = Some((p, spinning));
+        drop(park);
+        self.cv.notify_one();
+        if self.in_reactor.load(Ordering::Acquire) {
+            reactor::get().notify();
+        }
+    }
+
+    /// Tells this M to exit.
+    pub(crate) fn wake_for_shutdown(&self) {
+        lock(&self.park).shutdown = true;
+        self.cv.notify_one();
+    }
+
+    /// Whether a P has been handed over and not taken yet.
+    fn has_handed(&self) -> bool {
+        lock(&self.park).next.is_some()
+    }
+
+    /// Takes a P handed over, if there is one.
+    fn take_handed(&self) -> Option<(usize, bool)> {
+        lock(&self.park).next.take()
+    }
+}
+
+/// What an M thread knows about itself. Lives on the M's stack for the whole
+/// run of its loop; the thread-local `WORKER` (`wake.rs`) points at it. Only
+/// its own thread touches it.
+pub(crate) struct Worker {
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+    /// This M.
+    pub(crate) m: Arc<Machine>,
+    /// The P this M holds, if any.
+    pub(crate) p: Cell<Option<usize>>,
+    /// While inside a task poll: the poll's sequence number (the P is
+    /// `InPoll(seq)`, and sysmon may take it).
+    pub(crate) in_poll: Cell<Option<u64>>,
+    /// Whether this M is spinning (counted in `Shared::nmspinning`).
+    pub(crate) spinning: Cell<bool>,
+    /// While distributing tasks woken by the reactor: wakes of this runtime's
+    /// tasks are collected in `batch` instead of scheduled.
+    pub(crate) injecting: Cell<bool>,
+    /// See `injecting`.
+    pub(crate) batch: RefCell<Vec<Task>>,
+    /// State of the per-M random generator (victim order for stealing).
+    pub(crate) rng: Cell<u64>,
+    /// The tick at which this M last polled the reactor for fairness.
+    pub(crate) last_fair_tick: Cell<u64>,
+}
+
+/// The body of an M thread, started with P `p`.
+pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool) {
+    let seed = (m.id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let worker = Worker {
+        shared: shared.clone(),
+        m: m.clone(),
+        p: Cell::new(None),
+        in_poll: Cell::new(None),
+        spinning: Cell::new(spinning),
+        injecting: Cell::new(false),
+        batch: RefCell::new(Vec::new()),
+        rng: Cell::new(seed),
+        last_fair_tick: Cell::new(u64::MAX),
+    };
+    worker.acquirep(p);
+    m.spinning.store(spinning, Ordering::Relaxed);
+    m.tid.store(crate::kernel::current_tid(), Ordering::Relaxed);
+    enter_worker(&worker, || worker.run());
+    shared.m_exited(&m);
+}
+
+impl Worker {
+    fn run(&self) {
+        loop {
+            let p = match self.p.get() {
+                Some(p) => p,
+                None => match self.stop_m() {
+                    Some(p) => p,
+                    None => return,
+                },
+            };
+            if self.shared.is_closing() {
+                self.exit_with_p(p);
+                return;
+            }
+            if let Some((task, inherit)) = self.find_runnable(p) {
+                if self.spinning.get() {
+                    self.reset_spinning();
+                }
+                // `find_runnable` may have moved us to another P.
+                let p = self
+                    .p
+                    .get()
+                    .expect("find_runnable returned a task without a P");
+                self.execute(p, task, inherit);
+            }
+        }
+    }
+
+    /// Takes ownership of P `p` (already marked owned in its state word).
+    pub(crate) fn acquirep(&self, p: usize) {
+        self.p.set(Some(p));
+        self.m.p.store(p, Ordering::Relaxed);
+        self.shared.procs[p].m.store(self.m.id, Ordering::Relaxed);
+    }
+
+    /// Forgets the P this M held (it was put idle or taken away).
+    fn releasep(&self) {
+        self.p.set(None);
+        self.m.p.store(NO_P, Ordering::Relaxed);
+    }
+
+    fn become_spinning(&self) {
+        // Whoever asked for a spinner has one now (Go's `becomeSpinning`).
+        self.shared.needspinning.store(false, Ordering::Relaxed);
+        self.spinning.set(true);
+        self.m.spinning.store(true, Ordering::Relaxed);
+        self.shared.nmspinning.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Stops spinning after finding work, and wakes another spinner if work
+    /// may remain (Go's `resetspinning`).
+    fn reset_spinning(&self) {
+        self.spinning.set(false);
+        self.m.spinning.store(false, Ordering::Relaxed);
+        self.shared.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        self.shared.wakep();
+    }
+
+    /// Runs one poll of `task` on P `p`.
+    fn execute(&self, p: usize, task: Task, inherit: bool) {
+        let shared = &self.shared;
+        let proc = &shared.procs[p];
+        if !inherit {
+            ProcStats::bump(&proc.schedtick, 1);
+            proc.runnext_streak.store(0, Ordering::Relaxed);
+        }
+        ProcStats::count(&proc.stats.polls, 1);
+        ProcStats::bump(&proc.since_yielder, 1);
+        let seq = proc.state.enter_poll();
+        self.in_poll.set(Some(seq));
+        self.m.polling.store(true, Ordering::Relaxed);
+        let trace = shared.trace.task_start(p, &task);
+        let yielded = gmp_reactor::coop::with_budget(COOP_BUDGET, || task.run());
+        if shared.trace.is_enabled() {
+            let end = if yielded {
+                End::Yield
+            } else if crate::trace::take_done() {
+                End::Done
+            } else {
+                End::Blocked
+            };
+            shared.trace.task_stop(p, trace, end);
+        }
+        self.m.polling.store(false, Ordering::Relaxed);
+        self.in_poll.set(None);
+        if self.p.get() == Some(p) && proc.state.exit_poll(seq) {
+            return;
+        }
+        // The P was taken while we were inside the poll (sysmon's handoff,
+        // or block_in_place): take an idle P if there is one, else go idle.
+        self.releasep();
+        let idle = shared.pidleget(&mut shared.lock());
+        if let Some(p) = idle {
+            self.acquirep(p);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! How a woken task reaches a P: the M's thread-local context.
+//!
+//! The schedule function of every task asks this file first
+//! ([`schedule_local`]): a wake on an M of the task's own runtime that holds
+//! a P goes to that P (`runnext`, or the yielded ring for a task that woke
+//! itself while it ran); anywhere else the task goes to the GRQ
+//! (`Shared::schedule_remote`).
+//!
+//! Inside a poll, sysmon may be taking the P at the same moment, so the push
+//! is bracketed by `ProcState::begin_push` / `end_push` (see `proc.rs`): the
+//! LRQ never has two producers.
+
+use std::cell::Cell;
+use std::ptr;
+
+use super::Worker;
+use crate::sched::Shared;
+use crate::sync::Arc;
+use crate::task::Task;
+
+#[cfg(not(gmp_loom))]
+std::thread_local! {
+    /// The `Worker` of this thread, if it is an M running its loop.
+    static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+#[cfg(gmp_loom)]
+loom::thread_local! {
+    /// The `Worker` of this (model) thread, if it is an M running its loop.
+    static WORKER: Cell<*const Worker> = Cell::new(ptr::null());
+}
+
+/// Runs `f` with `worker` installed as this thread's M context.
+pub(crate) fn enter_worker<R>(worker: &Worker, f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            // `try_with`: during thread teardown the slot may be gone.
+            let _ = WORKER.try_with(|w| w.set(ptr::null()));
+        }
+    }
+    WORKER.with(|w| w.set(worker));
+    let _reset = Reset;
+    f()
+}
+
+/// Calls `f` with this thread's `Worker`, if it is an M.
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let ptr = WORKER.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: `WORKER` is non-null only inside `enter_worker`, whose caller
+    // keeps the `Worker` alive on its stack for that whole time, and a
+    // `Worker` is only used from its own thread.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// The schedule function's fast path: a wake on an M of `shared` that holds a
+/// P goes to that P. Gives the task back when it must go to the GRQ.
+/// `runtime` identifies the task's runtime (`Arc::as_ptr` of its `Shared`).
+pub(crate) fn schedule_local(
+    runtime: *const Shared,
+    task: Task,
+    yielded: bool,
+) -> Result<(), Task> {
+    with_worker(|worker| match worker {
+        Some(worker) if ptr::eq(Arc::as_ptr(&worker.shared), runtime) => {
+            if worker.shared.is_closing() {
+                // Shutdown drops tasks instead of running them.
+                drop(task);
+                return Ok(());
+            }
+            worker.schedule(task, yielded)
+        }
+        _ => Err(task),
+    })
+}
+
+impl Worker {
+    /// Puts a woken task in this M's P (Go's `runqput` + `wakep`).
+    fn schedule(&self, task: Task, yielded: bool) -> Result<(), Task> {
+        if self.injecting.get() {
+            self.batch.borrow_mut().push(task);
+            return Ok(());
+        }
+        let Some(p) = self.p.get() else {
+            return Err(task);
+        };
+        self.shared.trace.wake(Some(p), &task);
+        match self.in_poll.get() {
+            Some(seq) => {
+                // Inside a poll, sysmon may be taking the P right now: claim
+                // the right to push by CAS, or give up the local path.
+                let state = &self.shared.procs[p].state;
+                if !state.begin_push(seq) {
+                    return Err(task);
+                }
+                self.shared.push_local(p, task, yielded);
+                state.end_push(seq);
+            }
+            None => self.shared.push_local(p, task, yielded),
+        }
+        self.shared.wakep();
+        Ok(())
+    }
+
+    /// A pseudo-random number (xorshift64*), for the stealing order.
+    pub(crate) fn random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
