@@ -265,7 +265,7 @@ fn runnext_ping_pong_cannot_starve_a_third_task() {
     let rt = Runtime::builder().max_procs(1).build().unwrap();
     let handle = rt.handle();
     let rounds = Arc::new(AtomicUsize::new(0));
-    let r = rounds.clone();
+    let (r, seen) = (rounds.clone(), rounds.clone());
     let (done_tx, done_rx) = mpsc::channel();
     rt.spawn(async move {
         use futures::StreamExt;
@@ -285,9 +285,11 @@ fn runnext_ping_pong_cannot_starve_a_third_task() {
             }
         });
         a_tx.unbounded_send(()).unwrap();
-        // A third task, queued from another thread while the pair runs.
+        // A third task, queued from another thread once the pair runs.
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            wait_for("the pair's first round", || {
+                seen.load(Ordering::Relaxed) > 0
+            });
             handle.spawn(async move { done_tx.send(()).unwrap() });
         });
     });
