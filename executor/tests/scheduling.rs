@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 
 use gmp_executor::{spawn, yield_now, Handle, Runtime};
 
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
+
 /// A runtime without sysmon, so that no handoff or preemption changes the
 /// order that the rules under test produce.
 fn runtime(procs: usize) -> Runtime {
@@ -15,15 +20,6 @@ fn runtime(procs: usize) -> Runtime {
         .sysmon(false)
         .build()
         .expect("runtime builds")
-}
-
-/// Waits until `ready` holds, failing the test with `what` after 60 s.
-fn wait_for(what: &str, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Records the order in which tasks ran.
