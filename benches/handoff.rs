@@ -24,10 +24,8 @@
 //!   on and off (the loss from hand-off), the handoffs it caused and the Ms
 //!   the runtime ends with.
 //!
-//! The workloads are written here rather than taken from `benches/common`:
-//! its workloads are private to that module and register criterion groups,
-//! and its `Gmp` runtime is always built with the default `Builder`, so
-//! there is no way to ask it for `sysmon(false)`.
+//! The overhead workloads are those of `benches/common`, one iteration at a
+//! time, on its `Gmp` runtime built with `sysmon(true)` and `sysmon(false)`.
 //!
 //! The run ends with markdown tables on stdout and writes the same numbers
 //! to `target/handoff.json`. `cargo bench --bench handoff -- --dump-ticks`
@@ -38,11 +36,13 @@
 //! nothing.
 
 use std::fmt::Write as _;
-use std::future::Future;
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+// Only four of its workloads and its gmp runtime are used here.
+#[allow(dead_code)]
+mod common;
+
+use common::Gmp;
 
 /// How long the ticker of the stall section runs.
 const TICK_RUN: Duration = Duration::from_millis(300);
@@ -397,102 +397,26 @@ struct OverheadRow {
     off: Vec<Duration>,
 }
 
-/// Tasks spawned by `spawn_many_local`.
-const NUM_SPAWN: usize = 10_000;
-
-/// `block_on` spawns 10 000 tasks; each decrements a counter, the last one
-/// tells the `block_on` thread through a channel.
-fn spawn_many_local(rt: &gmp::Runtime) {
-    let (tx, rx) = mpsc::sync_channel(1);
-    let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
-    rt.block_on(async {
-        for _ in 0..NUM_SPAWN {
-            let tx = tx.clone();
-            let rem = rem.clone();
-            drop(gmp::spawn(async move {
-                if 1 == rem.fetch_sub(1, Relaxed) {
-                    tx.send(()).unwrap();
-                }
-            }));
-        }
-        rx.recv().unwrap();
-    });
-}
-
-/// The bench thread spawns 200 tasks that each yield 1 000 times.
-fn yield_many(rt: &gmp::Runtime) {
-    const NUM_YIELD: usize = 1_000;
-    const TASKS: usize = 200;
-    let (tx, rx) = mpsc::sync_channel(TASKS);
-    for _ in 0..TASKS {
-        let tx = tx.clone();
-        drop(rt.spawn(async move {
-            for _ in 0..NUM_YIELD {
-                gmp::yield_now().await;
-            }
-            tx.send(()).unwrap();
-        }));
-    }
-    for _ in 0..TASKS {
-        rx.recv().unwrap();
-    }
-}
-
-/// A chain of 1 000 tasks, each spawning the next one.
-fn chained_spawn(rt: &gmp::Runtime) {
-    fn link(done: mpsc::SyncSender<()>, n: usize) {
-        if n == 0 {
-            done.send(()).unwrap();
-        } else {
-            drop(gmp::spawn(async move { link(done, n - 1) }));
-        }
-    }
-    let (tx, rx) = mpsc::sync_channel(1);
-    rt.block_on(async {
-        drop(gmp::spawn(async move { link(tx, 1_000) }));
-        rx.recv().unwrap();
-    });
-}
-
-/// Skynet: a 10-ary tree of 1 111 111 spawned tasks; the leaves return their
-/// numbers, every inner task sums its 10 children.
-fn skynet(rt: &gmp::Runtime) {
-    const LEAVES: u64 = 1_000_000;
-
-    // Not an `async fn`: the declared `+ Send` breaks the recursive cycle.
-    #[allow(clippy::manual_async_fn)]
-    fn node(num: u64, size: u64) -> impl Future<Output = u64> + Send + 'static {
-        async move {
-            if size == 1 {
-                return num;
-            }
-            let child = size / 10;
-            let children: Vec<_> = (0..10)
-                .map(|i| gmp::spawn(node(num + i * child, child)))
-                .collect();
-            let mut sum = 0;
-            for child in children {
-                sum += child.await.unwrap();
-            }
-            sum
-        }
-    }
-
-    let sum = rt.block_on(async { gmp::spawn(node(0, LEAVES)).await.unwrap() });
-    assert_eq!(sum, LEAVES * (LEAVES - 1) / 2, "gmp: wrong skynet sum");
-}
-
 /// A scheduler workload: one iteration on the given runtime.
-type Workload = fn(&gmp::Runtime);
+type Workload<'a> = &'a dyn Fn(&Gmp);
 
 fn overhead_section(plan: &Plan) -> Vec<OverheadRow> {
-    let on = gmp_runtime(WORKERS, true);
-    let off = gmp_runtime(WORKERS, false);
-    let workloads: [(&'static str, Workload); 4] = [
-        ("spawn_many_local", spawn_many_local),
-        ("yield_many", yield_many),
-        ("chained_spawn", chained_spawn),
-        ("skynet", skynet),
+    let on = Gmp::with_builder(WORKERS, |b| {
+        b.sysmon(true);
+    });
+    let off = Gmp::with_builder(WORKERS, |b| {
+        b.sysmon(false);
+    });
+    let (spawn_many, yields, chain) = (
+        common::SpawnManyLocal::default(),
+        common::YieldMany::default(),
+        common::ChainedSpawn::default(),
+    );
+    let workloads: [(&'static str, Workload<'_>); 4] = [
+        ("spawn_many_local", &|rt| spawn_many.run(rt)),
+        ("yield_many", &|rt| yields.run(rt)),
+        ("chained_spawn", &|rt| chain.run(rt)),
+        ("skynet", &|rt| common::skynet_run(rt)),
     ];
     workloads
         .iter()
@@ -508,7 +432,7 @@ fn overhead_section(plan: &Plan) -> Vec<OverheadRow> {
                 off: Vec::new(),
             };
             for i in 0..iters {
-                let time = |rt: &gmp::Runtime| {
+                let time = |rt: &Gmp| {
                     let start = Instant::now();
                     workload(rt);
                     start.elapsed()

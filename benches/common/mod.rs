@@ -17,6 +17,11 @@
 //! Bench IDs are `<workload>/<runtime><suffix>`, e.g. `spawn_many_local/gmp`;
 //! the suffix tells allocator variants apart (`spawn_many_local/gmp-mimalloc`)
 //! so that `benches/report.py` can read both from `target/criterion`.
+//!
+//! Four workloads are also public one iteration at a time ([`SpawnManyLocal`],
+//! [`YieldMany`], [`ChainedSpawn`], [`skynet_run`]) for `benches/handoff.rs`,
+//! which runs them on gmp built through [`Gmp::with_builder`] with sysmon on
+//! and off.
 
 use std::future::Future;
 use std::sync::atomic::Ordering::Relaxed;
@@ -81,16 +86,28 @@ pub trait Rt: Sized + 'static {
 /// gmp with `max_procs(WORKERS)`.
 pub struct Gmp(gmp::Runtime);
 
+impl Gmp {
+    /// gmp with `max_procs(workers)` and whatever `hook` sets on the
+    /// builder: `Gmp::with_builder(2, |b| { b.sysmon(false); })` is the
+    /// runtime of `benches/handoff.rs` without sysmon.
+    pub fn with_builder(workers: usize, hook: impl FnOnce(&mut gmp::Builder)) -> Self {
+        let mut builder = gmp::Runtime::builder();
+        builder.max_procs(workers);
+        hook(&mut builder);
+        match builder.build() {
+            Ok(rt) => Gmp(rt),
+            Err(err) => panic!("cannot build the gmp runtime: {err}"),
+        }
+    }
+}
+
 impl Rt for Gmp {
     const NAME: &'static str = "gmp";
     type JoinError = gmp::JoinError;
     type JoinHandle<T: Send + 'static> = gmp::JoinHandle<T>;
 
     fn with_workers(workers: usize) -> Self {
-        match gmp::Runtime::builder().max_procs(workers).build() {
-            Ok(rt) => Gmp(rt),
-            Err(err) => panic!("cannot build the gmp runtime: {err}"),
-        }
+        Gmp::with_builder(workers, |_| {})
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -219,6 +236,14 @@ fn id<R: Rt>(suffix: &str) -> String {
     format!("{}{suffix}", R::NAME)
 }
 
+/// Measures `run`, one iteration a sample, on a runtime `R` of its own in
+/// `group`, then prints the runtime's counters under `name`.
+fn measure<R: Rt>(group: &mut Group<'_>, suffix: &str, name: &str, run: impl Fn(&R)) {
+    let rt = R::with_workers(WORKERS);
+    group.bench_function(id::<R>(suffix), |b| b.iter(|| run(&rt)));
+    print_summary(&rt, name);
+}
+
 /// Prints the scheduler's counters after a runtime's bench, to stderr.
 fn print_summary<R: Rt>(rt: &R, group: &str) {
     if let Some(summary) = rt.summary() {
@@ -237,28 +262,49 @@ fn stall() {
 /// `block_on` spawns 10 000 tasks; each decrements a counter, the last one
 /// tells the `block_on` thread through a channel.
 fn spawn_many_local<R: Rt>(group: &mut Group<'_>, suffix: &str) {
-    let rt = R::with_workers(WORKERS);
-    let (tx, rx) = mpsc::sync_channel(1000);
-    let rem = Arc::new(AtomicUsize::new(0));
+    let workload = SpawnManyLocal::default();
+    measure::<R>(group, suffix, "spawn_many_local", |rt| workload.run(rt));
+}
 
-    group.bench_function(id::<R>(suffix), |b| {
-        b.iter(|| {
-            rem.store(NUM_SPAWN, Relaxed);
-            rt.block_on(async {
-                for _ in 0..NUM_SPAWN {
-                    let tx = tx.clone();
-                    let rem = rem.clone();
-                    drop(R::spawn_current(async move {
-                        if 1 == rem.fetch_sub(1, Relaxed) {
-                            tx.send(()).unwrap();
-                        }
-                    }));
-                }
-                rx.recv().unwrap();
-            });
-        })
-    });
-    print_summary(&rt, "spawn_many_local");
+/// The `spawn_many_local` workload: its channel and counter, made once and
+/// used by every iteration.
+pub struct SpawnManyLocal {
+    /// The last task's "done" to the `block_on` thread.
+    tx: mpsc::SyncSender<()>,
+    /// Where `block_on` waits for it.
+    rx: mpsc::Receiver<()>,
+    /// Tasks left to finish in this iteration.
+    rem: Arc<AtomicUsize>,
+}
+
+impl Default for SpawnManyLocal {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::sync_channel(1000);
+        SpawnManyLocal {
+            tx,
+            rx,
+            rem: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl SpawnManyLocal {
+    /// One iteration on `rt`.
+    pub fn run<R: Rt>(&self, rt: &R) {
+        self.rem.store(NUM_SPAWN, Relaxed);
+        rt.block_on(async {
+            for _ in 0..NUM_SPAWN {
+                let tx = self.tx.clone();
+                let rem = self.rem.clone();
+                drop(R::spawn_current(async move {
+                    if 1 == rem.fetch_sub(1, Relaxed) {
+                        tx.send(()).unwrap();
+                    }
+                }));
+            }
+            self.rx.recv().unwrap();
+        });
+    }
 }
 
 /// The bench thread spawns 10 000 empty tasks into an idle runtime, then
@@ -427,66 +473,105 @@ fn ping_pong<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 
 /// The bench thread spawns 200 tasks that each yield 1 000 times.
 fn yield_many<R: Rt>(group: &mut Group<'_>, suffix: &str) {
+    let workload = YieldMany::default();
+    measure::<R>(group, suffix, "yield_many", |rt| workload.run(rt));
+}
+
+/// The `yield_many` workload: its channel, made once and used by every
+/// iteration.
+pub struct YieldMany {
+    /// Each task's "done" to the bench thread.
+    tx: mpsc::SyncSender<()>,
+    /// Where the bench thread waits for them.
+    rx: mpsc::Receiver<()>,
+}
+
+impl YieldMany {
     const NUM_YIELD: usize = 1_000;
     const TASKS: usize = 200;
 
-    let rt = R::with_workers(WORKERS);
-    let (tx, rx) = mpsc::sync_channel(TASKS);
+    /// One iteration on `rt`.
+    pub fn run<R: Rt>(&self, rt: &R) {
+        for _ in 0..Self::TASKS {
+            let tx = self.tx.clone();
+            drop(rt.spawn(async move {
+                for _ in 0..Self::NUM_YIELD {
+                    R::yield_now().await;
+                }
+                tx.send(()).unwrap();
+            }));
+        }
+        for _ in 0..Self::TASKS {
+            self.rx.recv().unwrap();
+        }
+    }
+}
 
-    group.bench_function(id::<R>(suffix), |b| {
-        b.iter(|| {
-            for _ in 0..TASKS {
-                let tx = tx.clone();
-                drop(rt.spawn(async move {
-                    for _ in 0..NUM_YIELD {
-                        R::yield_now().await;
-                    }
-                    tx.send(()).unwrap();
-                }));
-            }
-            for _ in 0..TASKS {
-                rx.recv().unwrap();
-            }
-        })
-    });
-    print_summary(&rt, "yield_many");
+impl Default for YieldMany {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::sync_channel(Self::TASKS);
+        YieldMany { tx, rx }
+    }
 }
 
 /// A chain of 1 000 tasks, each spawning the next one.
 fn chained_spawn<R: Rt>(group: &mut Group<'_>, suffix: &str) {
+    let workload = ChainedSpawn::default();
+    measure::<R>(group, suffix, "chained_spawn", |rt| workload.run(rt));
+}
+
+/// The `chained_spawn` workload: its channel, made once and used by every
+/// iteration.
+pub struct ChainedSpawn {
+    /// The last link's "done" to the `block_on` thread.
+    done_tx: mpsc::SyncSender<()>,
+    /// Where `block_on` waits for it.
+    done_rx: mpsc::Receiver<()>,
+}
+
+impl Default for ChainedSpawn {
+    fn default() -> Self {
+        let (done_tx, done_rx) = mpsc::sync_channel(1000);
+        ChainedSpawn { done_tx, done_rx }
+    }
+}
+
+impl ChainedSpawn {
     const ITER: usize = 1_000;
 
-    fn iter<R: Rt>(done_tx: mpsc::SyncSender<()>, n: usize) {
-        if n == 0 {
-            done_tx.send(()).unwrap();
-        } else {
-            drop(R::spawn_current(async move {
-                iter::<R>(done_tx, n - 1);
-            }));
-        }
-    }
-
-    let rt = R::with_workers(WORKERS);
-    let (done_tx, done_rx) = mpsc::sync_channel(1000);
-
-    group.bench_function(id::<R>(suffix), |b| {
-        b.iter(|| {
-            let done_tx = done_tx.clone();
-            rt.block_on(async {
+    /// One iteration on `rt`.
+    pub fn run<R: Rt>(&self, rt: &R) {
+        fn iter<R: Rt>(done_tx: mpsc::SyncSender<()>, n: usize) {
+            if n == 0 {
+                done_tx.send(()).unwrap();
+            } else {
                 drop(R::spawn_current(async move {
-                    iter::<R>(done_tx, ITER);
+                    iter::<R>(done_tx, n - 1);
                 }));
-                done_rx.recv().unwrap();
-            });
-        })
-    });
-    print_summary(&rt, "chained_spawn");
+            }
+        }
+
+        let done_tx = self.done_tx.clone();
+        rt.block_on(async {
+            drop(R::spawn_current(async move {
+                iter::<R>(done_tx, Self::ITER);
+            }));
+            self.done_rx.recv().unwrap();
+        });
+    }
 }
 
 /// Skynet: a 10-ary tree of spawned tasks, 6 levels deep, whose 1 000 000
 /// leaves return their numbers; every inner task awaits and sums its 10
 /// children (1 111 111 tasks in all).
 fn skynet<R: Rt>(group: &mut Group<'_>, suffix: &str) {
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    measure::<R>(group, suffix, "skynet", skynet_run::<R>);
+}
+
+/// One iteration of skynet on `rt`; panics if the sum is wrong.
+pub fn skynet_run<R: Rt>(rt: &R) {
     const LEAVES: u64 = 1_000_000;
 
     // Not an `async fn`: the compiler cannot prove an async fn's future
@@ -510,20 +595,11 @@ fn skynet<R: Rt>(group: &mut Group<'_>, suffix: &str) {
         }
     }
 
-    let rt = R::with_workers(WORKERS);
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-
-    group.bench_function(id::<R>(suffix), |b| {
-        b.iter(|| {
-            let sum = rt.block_on(async { R::spawn_current(node::<R>(0, LEAVES)).await.unwrap() });
-            assert_eq!(
-                sum,
-                LEAVES * (LEAVES - 1) / 2,
-                "{}: wrong skynet sum",
-                R::NAME
-            );
-        })
-    });
-    print_summary(&rt, "skynet");
+    let sum = rt.block_on(async { R::spawn_current(node::<R>(0, LEAVES)).await.unwrap() });
+    assert_eq!(
+        sum,
+        LEAVES * (LEAVES - 1) / 2,
+        "{}: wrong skynet sum",
+        R::NAME
+    );
 }

@@ -29,9 +29,12 @@ const RING_VAR: &str = "GMP_TRACE_EVENTS";
 
 /// The recorder of one runtime.
 pub(crate) struct Recorder {
+    /// The rings and the file, when tracing is on (set at build, never
+    /// changed after).
     inner: Option<Box<Inner>>,
 }
 
+/// What an enabled recorder holds.
 struct Inner {
     /// Where to write the trace.
     path: PathBuf,
@@ -56,6 +59,7 @@ struct Ring {
     capacity: usize,
 }
 
+/// What an event records.
 #[derive(Clone, Copy)]
 enum Kind {
     /// A task ran from `t` for `dur` ns, and how the poll ended.
@@ -97,6 +101,7 @@ impl End {
     }
 }
 
+/// One recorded event.
 #[derive(Clone, Copy)]
 struct Event {
     /// Nanoseconds since `start`.

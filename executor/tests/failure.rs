@@ -11,6 +11,10 @@ use gmp_executor::{block_on, spawn, Handle, Runtime};
 
 #[path = "support/child.rs"]
 mod child;
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
 
 /// Counts how many futures holding one were dropped.
 #[derive(Clone, Default)]
@@ -21,15 +25,6 @@ struct Guard(DropCount);
 impl Drop for Guard {
     fn drop(&mut self) {
         self.0 .0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Waits until `ready` holds, failing the test with `what` after 60 s.
-fn wait_for(what: &str, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -85,21 +80,42 @@ fn abort_drops_the_future() {
 
 #[test]
 fn abort_before_the_first_poll_and_after_completion() {
-    let rt = Runtime::builder().max_procs(1).build().unwrap();
+    // One P and no sysmon: while a task holds the P, nothing else runs.
+    let rt = Runtime::builder()
+        .max_procs(1)
+        .sysmon(false)
+        .build()
+        .unwrap();
+    let (busy_tx, busy_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let busy = rt.spawn(async move {
+        busy_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+    });
+    busy_rx.recv().unwrap();
     let drops = DropCount::default();
     let g = drops.guard();
-    let done = rt.spawn(async { 1 });
-    let aborted = rt.block_on(async {
-        let h = spawn(async move {
-            let _g = g;
-            2
-        });
-        h.abort();
-        h.await
+    let polled = Arc::new(AtomicBool::new(false));
+    let p = polled.clone();
+    let h = rt.spawn(async move {
+        let _g = g;
+        p.store(true, Ordering::SeqCst);
+        2
     });
+    // Aborted while queued behind the busy task: never polled.
+    h.abort();
+    release_tx.send(()).unwrap();
+    let aborted = rt.block_on(h);
     assert!(aborted.unwrap_err().is_cancelled());
+    assert!(
+        !polled.load(Ordering::SeqCst),
+        "the aborted task was polled"
+    );
     assert_eq!(drops.get(), 1);
-    wait_for("the first task to finish", || done.is_finished());
+    rt.block_on(busy).unwrap();
+
+    let done = rt.spawn(async { 1 });
+    wait_for("the task to finish", || done.is_finished());
     done.abort();
     assert_eq!(
         rt.block_on(done).unwrap(),

@@ -18,14 +18,17 @@ fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> 
     let order = Arc::new(Mutex::new(Vec::new()));
     let (o1, o2) = (order.clone(), order.clone());
     rt.block_on(async move {
+        let (started_tx, started_rx) = futures::channel::oneshot::channel();
         let ticker = spawn(async move {
+            // Its first poll ends waiting on the first timer: with one P,
+            // the blocker cannot start before that.
+            let _ = started_tx.send(());
             for _ in 0..100 {
                 sleep(Duration::from_millis(1)).await;
             }
             o1.lock().unwrap().push("ticker");
         });
-        // Let the ticker park on its first timer.
-        sleep(Duration::from_millis(5)).await;
+        started_rx.await.expect("the ticker started");
         let blocker = spawn(async move {
             block();
             o2.lock().unwrap().push("blocker");

@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 
 use gmp_executor::{spawn, yield_now, Handle, Runtime};
 
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
+
 /// A runtime without sysmon, so that no handoff or preemption changes the
 /// order that the rules under test produce.
 fn runtime(procs: usize) -> Runtime {
@@ -15,15 +20,6 @@ fn runtime(procs: usize) -> Runtime {
         .sysmon(false)
         .build()
         .expect("runtime builds")
-}
-
-/// Waits until `ready` holds, failing the test with `what` after 60 s.
-fn wait_for(what: &str, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Records the order in which tasks ran.
@@ -265,7 +261,7 @@ fn runnext_ping_pong_cannot_starve_a_third_task() {
     let rt = Runtime::builder().max_procs(1).build().unwrap();
     let handle = rt.handle();
     let rounds = Arc::new(AtomicUsize::new(0));
-    let r = rounds.clone();
+    let (r, seen) = (rounds.clone(), rounds.clone());
     let (done_tx, done_rx) = mpsc::channel();
     rt.spawn(async move {
         use futures::StreamExt;
@@ -285,9 +281,11 @@ fn runnext_ping_pong_cannot_starve_a_third_task() {
             }
         });
         a_tx.unbounded_send(()).unwrap();
-        // A third task, queued from another thread while the pair runs.
+        // A third task, queued from another thread once the pair runs.
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            wait_for("the pair's first round", || {
+                seen.load(Ordering::Relaxed) > 0
+            });
             handle.spawn(async move { done_tx.send(()).unwrap() });
         });
     });

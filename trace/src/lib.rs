@@ -15,7 +15,9 @@
 //!   idle Ps, task creations and wakes as markers;
 //! * M park and reactor waits as spans in the M lanes;
 //! * a time axis, a legend and a title with the event counts and a warning
-//!   when the recorder's rings overflowed and dropped events.
+//!   when the recorder's rings overflowed and dropped events (a ring keeps
+//!   65,536 events; `GMP_TRACE_EVENTS=<n>` keeps `n`, enough for a whole
+//!   run: the tour records ~380,000).
 //!
 //! The reader is tolerant: fields it does not know are ignored and events it
 //! does not know are kept as [`EventKind::Other`] and drawn in grey, so a

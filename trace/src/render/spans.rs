@@ -29,10 +29,14 @@ struct Piece<'a> {
     what: What<'a>,
 }
 
+/// What a span stands for, with what its tooltip says (durations in µs).
 #[derive(Clone, Copy)]
 enum What<'a> {
+    /// A poll of `task` that ended as `end`.
     Run { task: &'a str, dur: f64, end: End },
+    /// An M parked, on its condvar or in the reactor.
     Park { dur: f64, reactor: bool },
+    /// A span this reader does not know, by its name.
     Other { name: &'a str, dur: f64 },
 }
 
@@ -142,8 +146,9 @@ fn piece(kind: &EventKind, ts: f64) -> Option<Piece<'_>> {
 struct Group<'p, 'a> {
     /// The spans, sorted by start.
     pieces: &'p [Piece<'a>],
-    /// Left and right edge, clipped to the window.
+    /// Left edge, clipped to the window.
     x0: f64,
+    /// Right edge, clipped to the window.
     x1: f64,
     /// The longest span: its colour and tooltip stand for the group.
     longest: &'p Piece<'a>,
