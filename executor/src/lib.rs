@@ -32,6 +32,7 @@ mod builder;
 mod config;
 mod context;
 mod join;
+mod join_set;
 mod machine;
 mod metrics;
 mod proc;
@@ -42,7 +43,8 @@ mod sched;
 mod schedtrace;
 mod sync;
 mod sysmon;
-mod task;
+pub mod task;
+mod task_id;
 mod trace;
 mod yield_now;
 
@@ -52,7 +54,8 @@ mod loom_tests;
 use std::future::Future;
 
 pub use builder::Builder;
-pub use join::{JoinError, JoinHandle};
+pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
 pub use metrics::{Metrics, ProcMetrics};
 pub use runtime::{configure_global, flush_global_trace, Handle, Runtime};
 pub use yield_now::{yield_now, YieldNow};

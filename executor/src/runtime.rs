@@ -129,6 +129,25 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs the blocking closure `f` on this runtime's pool of blocking
+    /// threads (which hold no P); inside it, this runtime is the current one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let t = rt.spawn_blocking(|| 6 * 7);
+    /// assert_eq!(rt.block_on(t).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// A handle to this runtime.
     ///
     /// # Examples
@@ -279,8 +298,19 @@ impl Handle {
         Metrics::snapshot(&self.shared)
     }
 
-    /// Runs `f` on this runtime's blocking pool.
-    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    /// Runs the blocking closure `f` on this runtime's pool of blocking
+    /// threads (which hold no P); inside it, this runtime is the current one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let h = rt.handle();
+    /// let t = h.spawn_blocking(|| gmp_executor::Handle::try_current().is_some());
+    /// assert!(rt.block_on(t).unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
