@@ -2,8 +2,10 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::{self, invalid, Config};
+use crate::config::{self, invalid, Config, Hooks};
 use crate::runtime::Runtime;
 use crate::sched::Shared;
 
@@ -33,6 +35,8 @@ pub struct Builder {
     stack_size: Option<usize>,
     trace_path: Option<PathBuf>,
     sysmon: Option<bool>,
+    keep_alive: Option<Duration>,
+    hooks: Hooks,
 }
 
 impl Builder {
@@ -155,6 +159,74 @@ impl Builder {
         self
     }
 
+    /// How long an idle thread of the blocking pool waits for work before it
+    /// exits (10 s by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 1)).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Runs `f` first thing on every thread the runtime starts: each M and
+    /// each blocking-pool thread (not sysmon). A panic in `f` is reported
+    /// on stderr and the thread goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .on_thread_start(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// assert!(started.load(Ordering::SeqCst) >= 2); // M0 and a pool thread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.hooks.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` last thing on every thread of the runtime that exits: each
+    /// M and each blocking-pool thread, at shutdown or when it retires idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let s = stopped.clone();
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .on_thread_stop(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// drop(rt);
+    /// assert!(stopped.load(Ordering::SeqCst) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.hooks.on_stop = Some(Arc::new(f));
+        self
+    }
+
     /// Checks the settings and starts the runtime.
     ///
     /// # Errors
@@ -228,6 +300,8 @@ impl Builder {
             scheddetail: config::env_scheddetail()?,
             trace_path: self.trace_path.clone().or_else(config::env_trace),
             sysmon: self.sysmon.unwrap_or(true),
+            keep_alive: self.keep_alive.unwrap_or(config::DEFAULT_KEEP_ALIVE),
+            hooks: self.hooks.clone(),
         })
     }
 }

@@ -41,8 +41,13 @@ pub(crate) struct Worker {
 thread_local! {
     /// The `Worker` of this thread, if it is an M running its loop.
     static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
-    /// The runtime whose `block_on` this thread is inside, if any.
-    static ENTERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// The runtimes this thread has entered (`block_on`, `Handle::enter`, a
+    /// blocking-pool thread), innermost last, each with the id of its scope.
+    static ENTERED: RefCell<Vec<(u64, Arc<Shared>)>> = const { RefCell::new(Vec::new()) };
+    /// The id of the next `enter` scope of this thread.
+    static NEXT_SCOPE: Cell<u64> = const { Cell::new(0) };
+    /// Whether this thread is inside a `block_on`.
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with `worker` installed as this thread's M context.
@@ -129,10 +134,14 @@ impl Worker {
     }
 }
 
-/// The runtime this thread is in: the one of the M it is, else the one whose
-/// `block_on` it is inside.
+/// The runtime this thread is in: the one it entered last (`block_on`,
+/// `Handle::enter`, a blocking-pool thread), else the one of the M it is.
 pub(crate) fn current() -> Option<Arc<Shared>> {
-    with_worker(|w| w.map(|w| w.shared.clone())).or_else(|| ENTERED.with(|e| e.borrow().clone()))
+    ENTERED
+        .try_with(|e| e.borrow().last().map(|(_, shared)| shared.clone()))
+        .ok()
+        .flatten()
+        .or_else(|| with_worker(|w| w.map(|w| w.shared.clone())))
 }
 
 /// Whether this thread is inside a task poll (where `block_on` must not be
@@ -143,19 +152,50 @@ pub(crate) fn in_task() -> bool {
 
 /// Whether this thread is inside some `block_on`.
 pub(crate) fn in_block_on() -> bool {
-    ENTERED.with(|e| e.borrow().is_some())
+    IN_BLOCK_ON.with(Cell::get)
+}
+
+/// An entered runtime context; dropping it takes that runtime off this
+/// thread's stack of entered runtimes (wherever it is: a scope closed out of
+/// order removes its own entry, and the innermost one still open stays
+/// current).
+pub(crate) struct Entered {
+    /// The id of this scope's entry in `ENTERED`.
+    scope: u64,
+}
+
+/// Makes `shared` this thread's runtime until the returned value is dropped.
+pub(crate) fn enter(shared: &Arc<Shared>) -> Entered {
+    let scope = NEXT_SCOPE.with(|n| {
+        let scope = n.get();
+        n.set(scope.wrapping_add(1));
+        scope
+    });
+    ENTERED.with(|e| e.borrow_mut().push((scope, shared.clone())));
+    Entered { scope }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let removed = ENTERED.try_with(|e| {
+            let mut stack = e.borrow_mut();
+            let pos = stack.iter().rposition(|(scope, _)| *scope == self.scope);
+            pos.map(|i| stack.remove(i))
+        });
+        // The runtime's `Arc` is dropped after the borrow ends.
+        drop(removed);
+    }
 }
 
 /// Runs `f` with `shared` as this thread's runtime (inside `block_on`).
 pub(crate) fn enter_runtime<R>(shared: &Arc<Shared>, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Arc<Shared>>);
+    struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let old = self.0.take();
-            ENTERED.with(|e| *e.borrow_mut() = old);
+            let _ = IN_BLOCK_ON.try_with(|b| b.set(self.0));
         }
     }
-    let old = ENTERED.with(|e| e.borrow_mut().replace(shared.clone()));
-    let _reset = Reset(old);
+    let _entered = enter(shared);
+    let _reset = Reset(IN_BLOCK_ON.with(|b| b.replace(true)));
     f()
 }

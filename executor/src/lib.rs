@@ -31,6 +31,7 @@ mod blocking;
 mod builder;
 mod config;
 mod context;
+mod enter;
 mod join;
 mod join_set;
 mod machine;
@@ -54,6 +55,7 @@ mod loom_tests;
 use std::future::Future;
 
 pub use builder::Builder;
+pub use enter::EnterGuard;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use metrics::{Metrics, ProcMetrics};
