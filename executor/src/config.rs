@@ -37,6 +37,14 @@ impl Hooks {
     pub(crate) fn thread_stop(&self) {
         run_hook(self.on_stop.as_ref(), "on_thread_stop");
     }
+
+    /// Runs `f` (an M's body) between the two hooks.
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.thread_start();
+        let out = f();
+        self.thread_stop();
+        out
+    }
 }
 
 /// Runs `hook`; a panic in it is reported on stderr and goes no further (it

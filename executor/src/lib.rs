@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod alive;
 mod block_on;
 mod blocking;
 mod builder;

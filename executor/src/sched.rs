@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) trace: trace::Recorder,
     /// Join handles of every M thread ever started, for shutdown.
     pub(crate) threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Tasks spawned and not yet ended (`Metrics::alive_tasks`).
+    pub(crate) alive: crate::alive::AliveTasks,
     /// Keeps the fallback reactor driver off while this runtime drives it.
     pub(crate) _driver: gmp_reactor::DriverGuard,
 }
@@ -124,6 +126,7 @@ impl Shared {
             trace,
             threads: Mutex::new(Vec::new()),
             config,
+            alive: crate::alive::AliveTasks::new(),
             _driver: gmp_reactor::Reactor::get().driver_guard(),
         })
     }
@@ -363,7 +366,8 @@ impl Shared {
             builder = builder.stack_size(size);
         }
         let m2 = m.clone();
-        match builder.spawn(move || machine::run(shared, m2, p, spinning)) {
+        let hooks = self.config.hooks.clone();
+        match builder.spawn(move || hooks.run(|| machine::run(shared, m2, p, spinning))) {
             Ok(handle) => {
                 lock(&self.threads).push(handle);
                 Ok(())

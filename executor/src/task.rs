@@ -207,6 +207,7 @@ pin_project_lite::pin_project! {
             // runnable): its destructor may panic too.
             forget_payload(drop_future(this.future));
             this.meta.id_flags.fetch_or(DONE, Ordering::Release);
+            this.meta.shared.alive.ended();
         }
     }
 }
@@ -298,6 +299,7 @@ where
     F::Output: Send + 'static,
     S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
 {
+    shared.alive.spawned();
     let builder = Builder::new().metadata(TaskMeta::new(shared.clone()));
     // async-task keeps the metadata alive and in place for as long as the
     // future exists, so the wrapper may borrow it.

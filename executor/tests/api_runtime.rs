@@ -187,3 +187,72 @@ fn thread_hooks_run_on_blocking_threads() {
         stopped.load(Ordering::SeqCst) >= pool
     });
 }
+
+#[test]
+fn thread_hooks_run_on_every_m_start_and_stop() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let (s, t) = (started.clone(), stopped.clone());
+    let rt = Runtime::builder()
+        .max_procs(2)
+        .on_thread_start(move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_thread_stop(move || {
+            t.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    // Each task sees that the hook ran on its thread before it.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| rt.spawn(async { std::thread::current().name().map(str::to_owned) }))
+        .collect();
+    for t in tasks {
+        assert!(rt.block_on(t).unwrap().is_some());
+    }
+    assert!(
+        started.load(Ordering::SeqCst) >= 1,
+        "no M ran the start hook"
+    );
+    let before = started.load(Ordering::SeqCst);
+    drop(rt);
+    let after = started.load(Ordering::SeqCst);
+    assert!(after >= before);
+    assert_eq!(
+        after,
+        stopped.load(Ordering::SeqCst),
+        "every M that ran the start hook ran the stop hook"
+    );
+}
+
+#[test]
+fn alive_tasks_go_up_and_back_to_zero() {
+    let rt = runtime(2);
+    assert_eq!(rt.metrics().alive_tasks(), 0);
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let rx = futures::future::FutureExt::shared(rx);
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let rx = rx.clone();
+            rt.spawn(async move {
+                let _ = rx.await;
+            })
+        })
+        .collect();
+    let blocking = rt.spawn_blocking(|| std::thread::sleep(Duration::from_millis(1)));
+    assert!(rt.metrics().alive_tasks() >= 100);
+    assert!(rt.metrics().alive_tasks() <= 101);
+    tx.send(()).unwrap();
+    for t in tasks {
+        rt.block_on(t).unwrap();
+    }
+    rt.block_on(blocking).unwrap();
+    assert_eq!(rt.metrics().alive_tasks(), 0);
+    // Aborted and panicked tasks end too.
+    let parked = rt.spawn(futures::future::pending::<()>());
+    let panicked = rt.spawn(async { panic!("boom") });
+    parked.abort();
+    assert!(rt.block_on(parked).is_err());
+    assert!(rt.block_on(panicked).is_err());
+    assert_eq!(rt.metrics().alive_tasks(), 0);
+}
