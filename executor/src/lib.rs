@@ -146,14 +146,35 @@ pub mod __private {
     //! Support for `#[gmp::main]` and `#[gmp::test]`.
     use std::future::Future;
 
-    /// `#[gmp::main]`: the global runtime, sized by `procs` if given.
+    /// `#[gmp::main]`: the global runtime, sized by `procs` if given; shut
+    /// down when `future` returns (or unwinds), as `tokio::main` does: the
+    /// futures of tasks still pending are dropped (their destructors run),
+    /// polls in progress and blocking closures still running are waited for,
+    /// and the trace is written.
+    ///
+    /// # Panics
+    ///
+    /// If `procs` is given and the global runtime already started with
+    /// another number of Ps.
     pub fn block_on_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
         if let Some(procs) = procs {
-            crate::runtime::configure_global(procs);
+            if !crate::runtime::configure_global(procs) {
+                let started = crate::runtime::global_procs().unwrap_or(0);
+                panic!(
+                    "#[gmp::main(procs = {procs})]: the global runtime already started with \
+                     {started} Ps (something used gmp before main's body ran); remove `procs` \
+                     or set GMP_MAXPROCS instead"
+                );
+            }
         }
-        let out = crate::block_on(future);
-        crate::runtime::flush_global_trace();
-        out
+        struct ShutdownGlobal;
+        impl Drop for ShutdownGlobal {
+            fn drop(&mut self) {
+                crate::runtime::shutdown_global();
+            }
+        }
+        let _shutdown = ShutdownGlobal;
+        crate::block_on(future)
     }
 
     /// `#[gmp::test]`: a runtime of its own, dropped when the test ends.

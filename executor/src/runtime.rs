@@ -457,6 +457,20 @@ pub(crate) fn global() -> &'static Handle {
     &rt.handle
 }
 
+/// The number of Ps of the global runtime, if it has started.
+pub(crate) fn global_procs() -> Option<usize> {
+    GLOBAL.get().map(|rt| rt.handle.shared.procs.len())
+}
+
+/// Shuts the global runtime down, if it started (`#[gmp::main]` when `main`
+/// returns): pending tasks' futures are dropped; polls in progress and
+/// blocking closures still running are waited for.
+pub(crate) fn shutdown_global() {
+    if let Some(rt) = GLOBAL.get() {
+        rt.handle.shared.shutdown(None);
+    }
+}
+
 /// The runtime `spawn` and friends mean here: the current one, else the
 /// global one.
 pub(crate) fn current_or_global() -> Handle {
@@ -467,8 +481,8 @@ pub(crate) fn current_or_global() -> Handle {
 }
 
 /// Writes the global runtime's execution trace now, if one is being
-/// recorded (the global runtime is never dropped, so `#[gmp::main]` calls
-/// this when `main` returns).
+/// recorded (the global runtime is never dropped; `#[gmp::main]` shuts it
+/// down, which writes the trace, when `main` returns).
 pub fn flush_global_trace() {
     if let Some(rt) = GLOBAL.get() {
         rt.handle.shared.trace.finish(&rt.handle.shared);
