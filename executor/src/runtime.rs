@@ -335,7 +335,7 @@ impl Handle {
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on::assert_not_nested();
-        context::enter_runtime(&self.shared, || block_on::run(future))
+        context::enter_runtime(&self.shared, || block_on::run(&self.shared, future))
     }
 
     /// A snapshot of the scheduler's counters.

@@ -299,6 +299,28 @@ where
     F::Output: Send + 'static,
     S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
 {
+    // SAFETY: `F` and its output are `Send`, so the task may be polled and
+    // dropped on any thread.
+    unsafe { create_unchecked(shared, future, schedule) }
+}
+
+/// Allocates a task of runtime `shared` whose future need not be `Send`
+/// (`spawn_local`).
+///
+/// # Safety
+///
+/// If `F` is not `Send`, the returned `Task` and every `Task` handed to
+/// `schedule` must be run and dropped on the calling thread only.
+pub(crate) unsafe fn create_unchecked<F, S>(
+    shared: &Arc<Shared>,
+    future: F,
+    schedule: S,
+) -> (Task, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
+{
     shared.alive.spawned();
     let builder = Builder::new().metadata(TaskMeta::new(shared.clone()));
     // async-task keeps the metadata alive and in place for as long as the
@@ -311,10 +333,10 @@ where
         }
     }
     let make = wrap(future);
-    // SAFETY: `F: Send + 'static` and the wrapper borrows only the task's own
-    // metadata (allowed by `spawn_unchecked`'s contract); `TaskMeta` is `Sync`,
-    // so the wrapper is `Send` and may be polled and dropped on any thread; the
-    // schedule function is `Send + Sync + 'static`.
+    // SAFETY: `F: 'static` and the wrapper borrows only the task's own
+    // metadata (allowed by `spawn_unchecked`'s contract); `TaskMeta` is
+    // `Sync`; the schedule function is `Send + Sync + 'static`; if `F` is not
+    // `Send`, our caller keeps its `Task`s on this thread (our contract).
     let (runnable, task) = unsafe { builder.spawn_unchecked(make, schedule) };
     let meta = NonNull::from(task.metadata());
     let waker = runnable.waker();
