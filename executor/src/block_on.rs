@@ -65,6 +65,9 @@ pub(crate) fn run<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
             }
         }
         let _cancel = CancelLocal(&local);
+        // While this thread polls, a test clock must not auto-advance.
+        let clock = shared.config.clock.as_deref();
+        let _busy = clock.map(Busy::new);
         loop {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
@@ -74,9 +77,42 @@ pub(crate) fn run<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
             local.run_queued();
             while !parker.notified.swap(false, Ordering::Acquire) {
                 if !local.run_queued() {
+                    let _idle = clock.map(Idle::new);
                     thread::park();
                 }
             }
         }
     })
+}
+
+/// Inhibits a test clock's auto-advance while it lives.
+struct Busy<'a>(&'a gmp_reactor::time::Clock);
+
+impl<'a> Busy<'a> {
+    fn new(clock: &'a gmp_reactor::time::Clock) -> Self {
+        clock.inhibit();
+        Busy(clock)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.allow();
+    }
+}
+
+/// Lifts a `Busy` while it lives (the thread is parked).
+struct Idle<'a>(&'a gmp_reactor::time::Clock);
+
+impl<'a> Idle<'a> {
+    fn new(clock: &'a gmp_reactor::time::Clock) -> Self {
+        clock.allow();
+        Idle(clock)
+    }
+}
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        self.0.inhibit();
+    }
 }

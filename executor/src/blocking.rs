@@ -170,6 +170,13 @@ impl BlockingPool {
         lock(&self.state).threads
     }
 
+    /// Whether a closure is queued or running (the test clock does not
+    /// auto-advance meanwhile).
+    pub(crate) fn is_busy(&self) -> bool {
+        let state = lock(&self.state);
+        !state.queue.is_empty() || state.threads > state.idle
+    }
+
     /// Thread handles the pool holds. For tests.
     #[cfg(test)]
     fn handles(&self) -> usize {

@@ -37,6 +37,7 @@ pub struct Builder {
     sysmon: Option<bool>,
     keep_alive: Option<Duration>,
     hooks: Hooks,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -227,6 +228,32 @@ impl Builder {
         self
     }
 
+    /// Gives the runtime a test clock that starts paused (tokio's
+    /// `start_paused`): inside the runtime, `gmp::time` (sleep, timeout,
+    /// interval, `now`) follows virtual time, which moves only by
+    /// `gmp::time::advance`, by `resume`, or, when every P is idle, no
+    /// blocking closure runs, `block_on` is waiting and timers are pending,
+    /// by jumping to the earliest deadline. A test of a long timeout then
+    /// takes no wall time. Off by default. Only timers created inside the
+    /// runtime (in its tasks, its `block_on`, under its `EnterGuard`) follow
+    /// the clock; one created elsewhere keeps real time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).start_paused(true).build()?;
+    /// let wall = Instant::now();
+    /// // The sleep is created inside the runtime, so it follows its clock.
+    /// rt.block_on(async { gmp_reactor::time::sleep(Duration::from_secs(3600)).await });
+    /// assert!(wall.elapsed() < Duration::from_secs(3600));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Checks the settings and starts the runtime.
     ///
     /// # Errors
@@ -248,6 +275,7 @@ impl Builder {
         if shared.config.sysmon {
             crate::sysmon::start(&shared)?;
         }
+        crate::clock_driver::start(&shared)?;
         // M0: the runtime holds the reactor's driver guard, so one of its Ms
         // must be there to block in the reactor even before any task runs
         // (a `block_on` that only sleeps, gmp I/O used from other
@@ -302,6 +330,7 @@ impl Builder {
             sysmon: self.sysmon.unwrap_or(true),
             keep_alive: self.keep_alive.unwrap_or(config::DEFAULT_KEEP_ALIVE),
             hooks: self.hooks.clone(),
+            clock: self.start_paused.then(gmp_reactor::time::Clock::new_paused),
         })
     }
 }

@@ -91,6 +91,9 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     /// Run on every M and blocking-pool thread as it starts and stops.
     pub(crate) hooks: Hooks,
+    /// The test clock (`Builder::start_paused(true)`): the runtime's virtual
+    /// time, made current on its threads; `None` for real time.
+    pub(crate) clock: Option<Arc<gmp_reactor::time::Clock>>,
 }
 
 /// An `InvalidInput` error.

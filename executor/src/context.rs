@@ -42,8 +42,8 @@ thread_local! {
     /// The `Worker` of this thread, if it is an M running its loop.
     static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
     /// The runtimes this thread has entered (`block_on`, `Handle::enter`, a
-    /// blocking-pool thread), innermost last, each with the id of its scope.
-    static ENTERED: RefCell<Vec<(u64, Arc<Shared>)>> = const { RefCell::new(Vec::new()) };
+    /// blocking-pool thread), innermost last.
+    static ENTERED: RefCell<Vec<EnteredEntry>> = const { RefCell::new(Vec::new()) };
     /// The id of the next `enter` scope of this thread.
     static NEXT_SCOPE: Cell<u64> = const { Cell::new(0) };
     /// Whether this thread is inside a `block_on`.
@@ -138,7 +138,7 @@ impl Worker {
 /// `Handle::enter`, a blocking-pool thread), else the one of the M it is.
 pub(crate) fn current() -> Option<Arc<Shared>> {
     ENTERED
-        .try_with(|e| e.borrow().last().map(|(_, shared)| shared.clone()))
+        .try_with(|e| e.borrow().last().map(|entry| entry.shared.clone()))
         .ok()
         .flatten()
         .or_else(|| with_worker(|w| w.map(|w| w.shared.clone())))
@@ -155,6 +155,17 @@ pub(crate) fn in_block_on() -> bool {
     IN_BLOCK_ON.with(Cell::get)
 }
 
+/// One runtime on this thread's stack of entered runtimes.
+struct EnteredEntry {
+    /// The `Entered` scope that pushed it.
+    scope: u64,
+    /// The runtime.
+    shared: Arc<Shared>,
+    /// The reactor's current clock when the entry was pushed (the runtime's
+    /// test clock, if any, is current while it is the innermost entry).
+    saved_clock: Option<Arc<gmp_reactor::time::Clock>>,
+}
+
 /// An entered runtime context; dropping it takes that runtime off this
 /// thread's stack of entered runtimes (wherever it is: a scope closed out of
 /// order removes its own entry, and the innermost one still open stays
@@ -164,14 +175,22 @@ pub(crate) struct Entered {
     scope: u64,
 }
 
-/// Makes `shared` this thread's runtime until the returned value is dropped.
+/// Makes `shared` this thread's runtime (and its test clock, if it has one,
+/// the reactor's current clock) until the returned value is dropped.
 pub(crate) fn enter(shared: &Arc<Shared>) -> Entered {
     let scope = NEXT_SCOPE.with(|n| {
         let scope = n.get();
         n.set(scope.wrapping_add(1));
         scope
     });
-    ENTERED.with(|e| e.borrow_mut().push((scope, shared.clone())));
+    let saved_clock = gmp_reactor::time::clock_replace(shared.config.clock.clone());
+    ENTERED.with(|e| {
+        e.borrow_mut().push(EnteredEntry {
+            scope,
+            shared: shared.clone(),
+            saved_clock,
+        })
+    });
     Entered { scope }
 }
 
@@ -179,8 +198,15 @@ impl Drop for Entered {
     fn drop(&mut self) {
         let removed = ENTERED.try_with(|e| {
             let mut stack = e.borrow_mut();
-            let pos = stack.iter().rposition(|(scope, _)| *scope == self.scope);
-            pos.map(|i| stack.remove(i))
+            let i = stack.iter().rposition(|entry| entry.scope == self.scope)?;
+            let mut entry = stack.remove(i);
+            match stack.get_mut(i) {
+                // Out of order: the entry above now restores what ours saved.
+                Some(above) => above.saved_clock = entry.saved_clock.take(),
+                // The innermost: put back the clock current before it.
+                None => drop(gmp_reactor::time::clock_replace(entry.saved_clock.take())),
+            }
+            Some(entry)
         });
         // The runtime's `Arc` is dropped after the borrow ends.
         drop(removed);

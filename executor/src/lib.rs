@@ -30,6 +30,7 @@ mod alive;
 mod block_on;
 mod blocking;
 mod builder;
+mod clock_driver;
 mod config;
 mod context;
 mod enter;
@@ -181,7 +182,18 @@ pub mod __private {
 
     /// `#[gmp::test]`: a runtime of its own, dropped when the test ends.
     pub fn block_on_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        test_runtime(procs, false, future)
+    }
+
+    /// `#[gmp::test(start_paused = true)]`: as `block_on_test`, on a runtime
+    /// whose test clock starts paused.
+    pub fn block_on_test_paused<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        test_runtime(procs, true, future)
+    }
+
+    fn test_runtime<F: Future>(procs: Option<usize>, paused: bool, future: F) -> F::Output {
         let mut builder = crate::Runtime::builder();
+        builder.start_paused(paused);
         if let Some(procs) = procs {
             builder.max_procs(procs);
         }

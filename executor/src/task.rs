@@ -217,7 +217,17 @@ impl<F: Future> Future for TaskFuture<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.meta.id();
-        task_id::with_current(id, || self.poll_inner(cx)).map(CatchDrop::new)
+        let poll = match &self.meta.shared.config.clock {
+            // The runtime's test clock is current while its tasks run.
+            Some(clock) => {
+                let clock = clock.clone();
+                gmp_reactor::time::clock_with_current(&clock, || {
+                    task_id::with_current(id, || self.poll_inner(cx))
+                })
+            }
+            None => task_id::with_current(id, || self.poll_inner(cx)),
+        };
+        poll.map(CatchDrop::new)
     }
 }
 
