@@ -30,8 +30,9 @@
 
 pub use gmp_executor::chan;
 pub use gmp_executor::{
-    block_in_place, block_on, spawn, spawn_blocking, yield_now, Builder, Handle, JoinError,
-    JoinHandle, Metrics, ProcMetrics, Runtime, YieldNow,
+    block_in_place, block_on, spawn, spawn_blocking, spawn_local, task, yield_now, AbortHandle,
+    Builder, EnterGuard, Handle, JoinError, JoinHandle, JoinSet, Metrics, ProcMetrics, Runtime,
+    YieldNow,
 };
 pub use gmp_macros::{main, test};
 pub use gmp_reactor::{net, time, Async};

@@ -2,7 +2,12 @@
 //! `block_in_place` (hand the P off, then block this thread).
 //!
 //! The pool grows on demand up to `max_blocking_threads`; an idle pool
-//! thread exits after [`KEEPALIVE`]. A closure is a task like any other (so
+//! thread exits after the keep-alive (`Builder::thread_keep_alive`, 10 s by
+//! default), and detaches itself as it goes (its handle leaves the pool's
+//! list, so the exited thread's stack is not kept until shutdown). A pool
+//! thread has its runtime entered for its whole life, so closures see that
+//! runtime as the current one, and it runs the `on_thread_start` /
+//! `on_thread_stop` hooks. A closure is a task like any other (so
 //! its `JoinHandle` gives the value or the panic) whose schedule function
 //! sends it to the pool instead of to a P.
 
@@ -20,9 +25,6 @@ use crate::proc::ProcStats;
 use crate::sched::Shared;
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::task::{self, Task};
-
-/// How long an idle pool thread waits for work before it exits.
-pub(crate) const KEEPALIVE: Duration = Duration::from_secs(10);
 
 /// The pool of blocking threads of one runtime.
 pub(crate) struct BlockingPool {
@@ -42,7 +44,8 @@ struct PoolState {
     idle: usize,
     /// Set at shutdown: queued closures are dropped, threads exit.
     shutdown: bool,
-    /// Handles of the threads, for shutdown.
+    /// Handles of the threads alive, for shutdown; a thread that exits after
+    /// its keep-alive removes (detaches) its own.
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -74,9 +77,18 @@ impl BlockingPool {
         }
         state.threads += 1;
         let pool_shared = shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("{}-blocking", shared.config.thread_name))
-            .spawn(move || pool_shared.blocking.run_thread());
+        let mut builder =
+            std::thread::Builder::new().name(format!("{}-blocking", shared.config.thread_name));
+        if let Some(size) = shared.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        // The handle is pushed below while we still hold the lock, so the
+        // thread finds it there if it exits.
+        let spawned = builder.spawn(move || {
+            let _entered = context::enter(&pool_shared);
+            pool_shared.config.hooks.thread_start();
+            pool_shared.blocking.run_thread(&pool_shared);
+        });
         match spawned {
             Ok(handle) => state.handles.push(handle),
             Err(err) => {
@@ -88,8 +100,10 @@ impl BlockingPool {
         }
     }
 
-    /// A pool thread's loop.
-    fn run_thread(&self) {
+    /// A pool thread's loop; runs the stop hook and leaves the pool's
+    /// counts when it ends.
+    fn run_thread(&self, shared: &Shared) {
+        let keep_alive = shared.config.keep_alive;
         let mut state = lock(&self.state);
         loop {
             if let Some(task) = state.queue.pop_front() {
@@ -102,17 +116,24 @@ impl BlockingPool {
                 break;
             }
             state.idle += 1;
-            let (guard, timeout) = match self.cv.wait_timeout(state, KEEPALIVE) {
+            let (guard, timeout) = match self.cv.wait_timeout(state, keep_alive) {
                 Ok(r) => r,
                 Err(p) => p.into_inner(),
             };
             state = guard;
             state.idle -= 1;
-            if timeout.timed_out() && state.queue.is_empty() {
+            if timeout.timed_out() && state.queue.is_empty() && !state.shutdown {
+                // Detach ourselves: nobody will join an idle thread's exit.
+                let me = std::thread::current().id();
+                if let Some(i) = state.handles.iter().position(|h| h.thread().id() == me) {
+                    drop(state.handles.swap_remove(i));
+                }
                 break;
             }
         }
-        state.threads -= 1;
+        drop(state);
+        shared.config.hooks.thread_stop();
+        lock(&self.state).threads -= 1;
     }
 
     /// Stops the pool: drops queued closures, waits for running ones until
@@ -147,6 +168,19 @@ impl BlockingPool {
     /// Pool threads alive. For tests and metrics.
     pub(crate) fn threads(&self) -> usize {
         lock(&self.state).threads
+    }
+
+    /// Whether a closure is queued or running (the test clock does not
+    /// auto-advance meanwhile).
+    pub(crate) fn is_busy(&self) -> bool {
+        let state = lock(&self.state);
+        !state.queue.is_empty() || state.threads > state.idle
+    }
+
+    /// Thread handles the pool holds. For tests.
+    #[cfg(all(test, not(gmp_loom)))]
+    fn handles(&self) -> usize {
+        lock(&self.state).handles.len()
     }
 }
 
@@ -211,4 +245,39 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         // Else sysmon took the P already.
     });
     f()
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_thread_that_exits_after_its_keep_alive_leaves_no_handle_behind() {
+        let rt = crate::Runtime::builder()
+            .max_procs(1)
+            .thread_keep_alive(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        let shared = rt.handle().shared.clone();
+        for round in 0..3 {
+            assert_eq!(
+                rt.block_on(rt.spawn_blocking(move || round)).unwrap(),
+                round
+            );
+            let mut waited = 0;
+            while shared.blocking.threads() > 0 {
+                assert!(
+                    waited < 10_000,
+                    "the pool thread did not exit after its keep-alive"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+                waited += 1;
+            }
+            assert_eq!(
+                shared.blocking.handles(),
+                0,
+                "an exited thread's handle is kept"
+            );
+        }
+    }
 }

@@ -2,8 +2,10 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::{self, invalid, Config};
+use crate::config::{self, invalid, Config, Hooks};
 use crate::runtime::Runtime;
 use crate::sched::Shared;
 
@@ -33,6 +35,9 @@ pub struct Builder {
     stack_size: Option<usize>,
     trace_path: Option<PathBuf>,
     sysmon: Option<bool>,
+    keep_alive: Option<Duration>,
+    hooks: Hooks,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -155,6 +160,100 @@ impl Builder {
         self
     }
 
+    /// How long an idle thread of the blocking pool waits for work before it
+    /// exits (10 s by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 1)).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Runs `f` first thing on every thread the runtime starts: each M and
+    /// each blocking-pool thread (not sysmon). A panic in `f` is reported
+    /// on stderr and the thread goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .on_thread_start(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// assert!(started.load(Ordering::SeqCst) >= 2); // M0 and a pool thread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.hooks.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` last thing on every thread of the runtime that exits: each
+    /// M and each blocking-pool thread, at shutdown or when it retires idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let s = stopped.clone();
+    /// let rt = gmp_executor::Runtime::builder()
+    ///     .on_thread_stop(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// drop(rt);
+    /// assert!(stopped.load(Ordering::SeqCst) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.hooks.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Gives the runtime a test clock that starts paused (tokio's
+    /// `start_paused`): inside the runtime, `gmp::time` (sleep, timeout,
+    /// interval, `now`) follows virtual time, which moves only by
+    /// `gmp::time::advance`, by `resume`, or, when every P is idle, no
+    /// blocking closure runs, `block_on` is waiting and timers are pending,
+    /// by jumping to the earliest deadline. A test of a long timeout then
+    /// takes no wall time. Off by default. Only timers created inside the
+    /// runtime (in its tasks, its `block_on`, under its `EnterGuard`) follow
+    /// the clock; one created elsewhere keeps real time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).start_paused(true).build()?;
+    /// let wall = Instant::now();
+    /// // The sleep is created inside the runtime, so it follows its clock.
+    /// rt.block_on(async { gmp_reactor::time::sleep(Duration::from_secs(3600)).await });
+    /// assert!(wall.elapsed() < Duration::from_secs(3600));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Checks the settings and starts the runtime.
     ///
     /// # Errors
@@ -176,6 +275,7 @@ impl Builder {
         if shared.config.sysmon {
             crate::sysmon::start(&shared)?;
         }
+        crate::clock_driver::start(&shared)?;
         // M0: the runtime holds the reactor's driver guard, so one of its Ms
         // must be there to block in the reactor even before any task runs
         // (a `block_on` that only sleeps, gmp I/O used from other
@@ -228,6 +328,9 @@ impl Builder {
             scheddetail: config::env_scheddetail()?,
             trace_path: self.trace_path.clone().or_else(config::env_trace),
             sysmon: self.sysmon.unwrap_or(true),
+            keep_alive: self.keep_alive.unwrap_or(config::DEFAULT_KEEP_ALIVE),
+            hooks: self.hooks.clone(),
+            clock: self.start_paused.then(gmp_reactor::time::Clock::new_paused),
         })
     }
 }

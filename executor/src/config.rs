@@ -1,13 +1,70 @@
 //! Runtime settings: defaults, the `GMP_*` environment variables, validation.
 
+use std::fmt;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Default cap on Ms (Go's default `SetMaxThreads`).
 pub(crate) const DEFAULT_MAX_THREADS: usize = 10_000;
 /// Default cap on blocking-pool threads.
 pub(crate) const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+/// Default time an idle blocking-pool thread waits for work before exiting.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// A hook run on a runtime's threads.
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// `Builder::on_thread_start` / `on_thread_stop`: run on every M and
+/// blocking-pool thread as it starts and before it exits.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    /// Run first thing on each new thread.
+    pub(crate) on_start: Option<Hook>,
+    /// Run last thing on each thread that exits.
+    pub(crate) on_stop: Option<Hook>,
+}
+
+impl Hooks {
+    /// Runs the start hook, if any.
+    pub(crate) fn thread_start(&self) {
+        run_hook(self.on_start.as_ref(), "on_thread_start");
+    }
+
+    /// Runs the stop hook, if any.
+    pub(crate) fn thread_stop(&self) {
+        run_hook(self.on_stop.as_ref(), "on_thread_stop");
+    }
+
+    /// Runs `f` (an M's body) between the two hooks.
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.thread_start();
+        let out = f();
+        self.thread_stop();
+        out
+    }
+}
+
+/// Runs `hook`; a panic in it is reported on stderr and goes no further (it
+/// would kill a thread the scheduler counts on).
+fn run_hook(hook: Option<&Hook>, name: &str) {
+    if let Some(hook) = hook {
+        if catch_unwind(AssertUnwindSafe(|| hook())).is_err() {
+            eprintln!("gmp: the {name} hook panicked; the thread goes on");
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("on_thread_start", &self.on_start.is_some())
+            .field("on_thread_stop", &self.on_stop.is_some())
+            .finish()
+    }
+}
 
 /// The settings a runtime is built with, validated.
 #[derive(Clone, Debug)]
@@ -30,6 +87,13 @@ pub(crate) struct Config {
     pub(crate) trace_path: Option<PathBuf>,
     /// Whether sysmon runs.
     pub(crate) sysmon: bool,
+    /// How long an idle blocking-pool thread waits for work before exiting.
+    pub(crate) keep_alive: Duration,
+    /// Run on every M and blocking-pool thread as it starts and stops.
+    pub(crate) hooks: Hooks,
+    /// The test clock (`Builder::start_paused(true)`): the runtime's virtual
+    /// time, made current on its threads; `None` for real time.
+    pub(crate) clock: Option<Arc<gmp_reactor::time::Clock>>,
 }
 
 /// An `InvalidInput` error.
@@ -93,4 +157,24 @@ pub(crate) fn env_trace() -> Option<PathBuf> {
 /// The number of CPUs available to this process.
 pub(crate) fn available_procs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The settings of a runtime built by the unit tests and loom models: `procs`
+/// Ps, at most `max_threads` Ms, no sysmon, no trace, real time.
+#[cfg(test)]
+pub(crate) fn test_config(procs: usize, max_threads: usize) -> Config {
+    Config {
+        procs,
+        max_threads,
+        max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+        thread_name: "test".into(),
+        stack_size: None,
+        schedtrace: None,
+        scheddetail: false,
+        trace_path: None,
+        sysmon: false,
+        keep_alive: DEFAULT_KEEP_ALIVE,
+        hooks: Hooks::default(),
+        clock: None,
+    }
 }

@@ -1,21 +1,31 @@
 //! Which runtime a thread is in: the one of the M it is (`machine::wake`),
-//! else the one whose `block_on` it is inside.
+//! else the innermost one it has entered (`block_on`, `Handle::enter`, a
+//! blocking-pool thread).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 pub(crate) use crate::machine::{schedule_local, with_worker};
 use crate::sched::Shared;
 use crate::sync::Arc;
 
 thread_local! {
-    /// The runtime whose `block_on` this thread is inside, if any.
-    static ENTERED: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    /// The runtimes this thread has entered (`block_on`, `Handle::enter`, a
+    /// blocking-pool thread), innermost last.
+    static ENTERED: RefCell<Vec<EnteredEntry>> = const { RefCell::new(Vec::new()) };
+    /// The id of the next `enter` scope of this thread.
+    static NEXT_SCOPE: Cell<u64> = const { Cell::new(0) };
+    /// Whether this thread is inside a `block_on`.
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The runtime this thread is in: the one of the M it is, else the one whose
-/// `block_on` it is inside.
+/// The runtime this thread is in: the one it entered last (`block_on`,
+/// `Handle::enter`, a blocking-pool thread), else the one of the M it is.
 pub(crate) fn current() -> Option<Arc<Shared>> {
-    with_worker(|w| w.map(|w| w.shared.clone())).or_else(|| ENTERED.with(|e| e.borrow().clone()))
+    ENTERED
+        .try_with(|e| e.borrow().last().map(|entry| entry.shared.clone()))
+        .ok()
+        .flatten()
+        .or_else(|| with_worker(|w| w.map(|w| w.shared.clone())))
 }
 
 /// Whether this thread is inside a task poll (where `block_on` must not be
@@ -26,19 +36,76 @@ pub(crate) fn in_task() -> bool {
 
 /// Whether this thread is inside some `block_on`.
 pub(crate) fn in_block_on() -> bool {
-    ENTERED.with(|e| e.borrow().is_some())
+    IN_BLOCK_ON.with(Cell::get)
+}
+
+/// One runtime on this thread's stack of entered runtimes.
+struct EnteredEntry {
+    /// The `Entered` scope that pushed it.
+    scope: u64,
+    /// The runtime.
+    shared: Arc<Shared>,
+    /// The reactor's current clock when the entry was pushed (the runtime's
+    /// test clock, if any, is current while it is the innermost entry).
+    saved_clock: Option<Arc<gmp_reactor::time::Clock>>,
+}
+
+/// An entered runtime context; dropping it takes that runtime off this
+/// thread's stack of entered runtimes (wherever it is: a scope closed out of
+/// order removes its own entry, and the innermost one still open stays
+/// current).
+pub(crate) struct Entered {
+    /// The id of this scope's entry in `ENTERED`.
+    scope: u64,
+}
+
+/// Makes `shared` this thread's runtime (and its test clock, if it has one,
+/// the reactor's current clock) until the returned value is dropped.
+pub(crate) fn enter(shared: &Arc<Shared>) -> Entered {
+    let scope = NEXT_SCOPE.with(|n| {
+        let scope = n.get();
+        n.set(scope.wrapping_add(1));
+        scope
+    });
+    let saved_clock = gmp_reactor::time::clock_replace(shared.config.clock.clone());
+    ENTERED.with(|e| {
+        e.borrow_mut().push(EnteredEntry {
+            scope,
+            shared: shared.clone(),
+            saved_clock,
+        })
+    });
+    Entered { scope }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let removed = ENTERED.try_with(|e| {
+            let mut stack = e.borrow_mut();
+            let i = stack.iter().rposition(|entry| entry.scope == self.scope)?;
+            let mut entry = stack.remove(i);
+            match stack.get_mut(i) {
+                // Out of order: the entry above now restores what ours saved.
+                Some(above) => above.saved_clock = entry.saved_clock.take(),
+                // The innermost: put back the clock current before it.
+                None => drop(gmp_reactor::time::clock_replace(entry.saved_clock.take())),
+            }
+            Some(entry)
+        });
+        // The runtime's `Arc` is dropped after the borrow ends.
+        drop(removed);
+    }
 }
 
 /// Runs `f` with `shared` as this thread's runtime (inside `block_on`).
 pub(crate) fn enter_runtime<R>(shared: &Arc<Shared>, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Arc<Shared>>);
+    struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let old = self.0.take();
-            ENTERED.with(|e| *e.borrow_mut() = old);
+            let _ = IN_BLOCK_ON.try_with(|b| b.set(self.0));
         }
     }
-    let old = ENTERED.with(|e| e.borrow_mut().replace(shared.clone()));
-    let _reset = Reset(old);
+    let _entered = enter(shared);
+    let _reset = Reset(IN_BLOCK_ON.with(|b| b.replace(true)));
     f()
 }

@@ -1,15 +1,22 @@
-//! `JoinHandle` and `JoinError`: awaiting a task's result.
+//! `JoinHandle`, `AbortHandle` and `JoinError`: awaiting or cancelling a
+//! task.
+//!
+//! Both handles hold a waker of the task (async-task's reference count keeps
+//! the allocation, and so the metadata, alive while they exist); aborting sets
+//! the task's flag and wakes it if it is parked, and its next poll drops the
+//! future instead of polling it.
 
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
 use crate::task::{TaskMeta, TaskOutput};
+use crate::task_id::Id;
 
 /// An owned permission to await a task's output.
 ///
@@ -29,6 +36,9 @@ pub struct JoinHandle<T> {
     task: Option<FallibleTask<TaskOutput<T>, TaskMeta>>,
     /// The task's metadata, inside the allocation that `task` keeps alive.
     meta: NonNull<TaskMeta>,
+    /// A waker of the task: what an [`AbortHandle`] clones to keep the
+    /// allocation alive after this handle is gone.
+    waker: Waker,
 }
 
 // SAFETY: `meta` points into the task, which is shared between threads
@@ -43,10 +53,51 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(
         task: FallibleTask<TaskOutput<T>, TaskMeta>,
         meta: NonNull<TaskMeta>,
+        waker: Waker,
     ) -> Self {
         JoinHandle {
             task: Some(task),
             meta,
+            waker,
+        }
+    }
+
+    /// The task's metadata.
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: `self.waker` holds a reference to the task, so the
+        // allocation holding the metadata is alive.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// The task's id, the same [`task::id()`](crate::task::id) gives inside
+    /// it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = gmp_executor::spawn(async { gmp_executor::task::id() });
+    /// let id = t.id();
+    /// assert_eq!(gmp_executor::block_on(t).unwrap(), id);
+    /// ```
+    pub fn id(&self) -> Id {
+        self.meta().id()
+    }
+
+    /// A handle that can abort the task, and outlives this one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = gmp_executor::spawn(futures::future::pending::<()>());
+    /// let abort = t.abort_handle();
+    /// assert_eq!(abort.id(), t.id());
+    /// abort.abort();
+    /// assert!(gmp_executor::block_on(t).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            meta: self.meta,
+            _task: self.waker.clone(),
         }
     }
 
@@ -67,9 +118,7 @@ impl<T> JoinHandle<T> {
     pub fn abort(&self) {
         if let Some(task) = &self.task {
             if !task.is_finished() {
-                // SAFETY: `task` is alive, so the allocation holding the
-                // metadata is too.
-                unsafe { self.meta.as_ref() }.abort();
+                self.meta().abort();
             }
         }
     }
@@ -100,7 +149,7 @@ impl<T> Future for JoinHandle<T> {
             Poll::Pending => return Poll::Pending,
             // async-task gives `None` only once the future has been dropped.
             Poll::Ready(None) => Err(JoinError(JoinErrorRepr::Cancelled)),
-            Poll::Ready(Some(output)) => output.map_err(JoinError),
+            Poll::Ready(Some(output)) => output.into_inner().map_err(JoinError),
         };
         self.task = None;
         Poll::Ready(output)
@@ -118,6 +167,95 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// A handle that aborts a task: `Clone + Send + Sync`, and it does not
+/// detach or join the task (that is the [`JoinHandle`]'s business).
+///
+/// # Examples
+///
+/// ```
+/// let t = gmp_executor::spawn(futures::future::pending::<()>());
+/// let abort = t.abort_handle();
+/// let clone = abort.clone();
+/// std::thread::spawn(move || clone.abort()).join().unwrap();
+/// assert!(gmp_executor::block_on(t).unwrap_err().is_cancelled());
+/// assert!(abort.is_finished());
+/// ```
+#[derive(Clone)]
+pub struct AbortHandle {
+    /// The task's metadata, inside the allocation `waker` keeps alive.
+    meta: NonNull<TaskMeta>,
+    /// A waker of the task, never woken: it holds a reference to the task's
+    /// allocation, so `meta` stays valid.
+    _task: Waker,
+}
+
+// SAFETY: only `TaskMeta`'s atomics are used through `meta` (it is `Sync`),
+// and a `Waker` is `Send + Sync`.
+unsafe impl Send for AbortHandle {}
+// SAFETY: as above.
+unsafe impl Sync for AbortHandle {}
+
+impl AbortHandle {
+    /// The task's metadata.
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: `self.waker` holds a reference to the task, so the
+        // allocation holding the metadata is alive.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// Cancels the task, as [`JoinHandle::abort`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = gmp_executor::spawn(futures::future::pending::<u8>());
+    /// t.abort_handle().abort();
+    /// assert!(gmp_executor::block_on(t).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort(&self) {
+        if !self.meta().is_done() {
+            self.meta().abort();
+        }
+    }
+
+    /// Whether the task has ended: its future has been dropped because it
+    /// completed, panicked or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = gmp_executor::spawn(async { 1 });
+    /// let abort = t.abort_handle();
+    /// assert_eq!(gmp_executor::block_on(t).unwrap(), 1);
+    /// assert!(abort.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.meta().is_done()
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = gmp_executor::spawn(async {});
+    /// assert_eq!(t.abort_handle().id(), t.id());
+    /// ```
+    pub fn id(&self) -> Id {
+        self.meta().id()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -26,15 +26,20 @@
 
 #![warn(missing_docs)]
 
+mod alive;
 mod block_on;
 mod blocking;
 mod builder;
 pub mod chan;
+mod clock_driver;
 mod config;
 mod context;
+mod enter;
 mod global_queue;
 mod join;
+mod join_set;
 mod kernel;
+mod local;
 mod machine;
 mod metrics;
 mod netpoll;
@@ -47,7 +52,8 @@ mod schedtrace;
 mod shutdown;
 mod sync;
 mod sysmon;
-mod task;
+pub mod task;
+mod task_id;
 #[cfg(all(test, not(gmp_loom)))]
 mod task_tests;
 mod trace;
@@ -62,7 +68,10 @@ mod loom_tests;
 use std::future::Future;
 
 pub use builder::Builder;
-pub use join::{JoinError, JoinHandle};
+pub use enter::EnterGuard;
+pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
+pub use local::spawn_local;
 pub use metrics::{Metrics, ProcMetrics};
 pub use runtime::{configure_global, flush_global_trace, Handle, Runtime};
 pub use wait_group::{Wait, WaitGroup};
@@ -151,19 +160,51 @@ pub mod __private {
     //! Support for `#[gmp::main]` and `#[gmp::test]`.
     use std::future::Future;
 
-    /// `#[gmp::main]`: the global runtime, sized by `procs` if given.
+    /// `#[gmp::main]`: the global runtime, sized by `procs` if given; shut
+    /// down when `future` returns (or unwinds), as `tokio::main` does: the
+    /// futures of tasks still pending are dropped (their destructors run),
+    /// polls in progress and blocking closures still running are waited for,
+    /// and the trace is written.
+    ///
+    /// # Panics
+    ///
+    /// If `procs` is given and the global runtime already started with
+    /// another number of Ps.
     pub fn block_on_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
         if let Some(procs) = procs {
-            crate::runtime::configure_global(procs);
+            if !crate::runtime::configure_global(procs) {
+                let started = crate::runtime::global_procs().unwrap_or(0);
+                panic!(
+                    "#[gmp::main(procs = {procs})]: the global runtime already started with \
+                     {started} Ps (something used gmp before main's body ran); remove `procs` \
+                     or set GMP_MAXPROCS instead"
+                );
+            }
         }
-        let out = crate::block_on(future);
-        crate::runtime::flush_global_trace();
-        out
+        struct ShutdownGlobal;
+        impl Drop for ShutdownGlobal {
+            fn drop(&mut self) {
+                crate::runtime::shutdown_global();
+            }
+        }
+        let _shutdown = ShutdownGlobal;
+        crate::block_on(future)
     }
 
     /// `#[gmp::test]`: a runtime of its own, dropped when the test ends.
     pub fn block_on_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        test_runtime(procs, false, future)
+    }
+
+    /// `#[gmp::test(start_paused = true)]`: as `block_on_test`, on a runtime
+    /// whose test clock starts paused.
+    pub fn block_on_test_paused<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        test_runtime(procs, true, future)
+    }
+
+    fn test_runtime<F: Future>(procs: Option<usize>, paused: bool, future: F) -> F::Output {
         let mut builder = crate::Runtime::builder();
+        builder.start_paused(paused);
         if let Some(procs) = procs {
             builder.max_procs(procs);
         }

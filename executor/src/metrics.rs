@@ -29,6 +29,7 @@ pub struct Metrics {
     spinning_threads: usize,
     global_queue_depth: usize,
     blocking_threads: usize,
+    alive_tasks: u64,
 }
 
 /// Counters of one P, since the runtime started.
@@ -76,7 +77,26 @@ impl Metrics {
             spinning_threads: shared.nmspinning.load(Ordering::Relaxed),
             global_queue_depth: shared.grq.len(),
             blocking_threads: shared.blocking.threads(),
+            alive_tasks: shared.alive.alive(),
         }
+    }
+
+    /// Tasks spawned on the runtime (blocking closures included) whose
+    /// future has not been dropped yet: running, runnable or parked. Counted
+    /// on per-thread shards (`alive.rs`), cheap enough to stay on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build().unwrap();
+    /// let t = rt.spawn(futures::future::pending::<()>());
+    /// assert_eq!(rt.metrics().alive_tasks(), 1);
+    /// t.abort();
+    /// let _ = rt.block_on(t);
+    /// assert_eq!(rt.metrics().alive_tasks(), 0);
+    /// ```
+    pub fn alive_tasks(&self) -> u64 {
+        self.alive_tasks
     }
 
     /// Number of Ps.

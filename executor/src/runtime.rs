@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::block_on;
 use crate::builder::Builder;
 use crate::context;
+use crate::enter::EnterGuard;
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
 use crate::sched::Shared;
@@ -129,6 +130,25 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs the blocking closure `f` on this runtime's pool of blocking
+    /// threads (which hold no P); inside it, this runtime is the current one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let t = rt.spawn_blocking(|| 6 * 7);
+    /// assert_eq!(rt.block_on(t).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// A handle to this runtime.
     ///
     /// # Examples
@@ -174,6 +194,57 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Makes this runtime the current one of this thread until the guard is
+    /// dropped: see [`Handle::enter`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let _guard = rt.enter();
+    /// let t = gmp_executor::spawn(async { 3 });
+    /// assert_eq!(rt.block_on(t).unwrap(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// Shuts the runtime down without waiting: returns at once, even if a
+    /// task is stuck inside a poll; a background thread stops the Ms, drops
+    /// the tasks' futures and waits for the blocking pool, as dropping the
+    /// runtime does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let t = rt.spawn(futures::future::pending::<()>());
+    /// rt.shutdown_background();
+    /// assert!(futures::executor::block_on(t).unwrap_err().is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_background(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped or used again, so the handle is
+        // moved out of it exactly once.
+        let handle = unsafe { std::ptr::read(&this.handle) };
+        let shared = handle.shared;
+        let background = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-shutdown", shared.config.thread_name))
+            .spawn(move || {
+                background.shutdown(None);
+            });
+        if spawned.is_err() {
+            // No thread: stop everything without waiting for anyone; the Ms
+            // drain their own Ps when they stop.
+            shared.shutdown(Some(Duration::ZERO));
+        }
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.handle.shared.shutdown(None);
@@ -215,7 +286,8 @@ impl Handle {
         }
     }
 
-    /// The runtime of the current task or `block_on`, if any.
+    /// The runtime of the current task, `block_on`, blocking closure or
+    /// [`EnterGuard`], if any.
     ///
     /// # Examples
     ///
@@ -263,7 +335,7 @@ impl Handle {
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on::assert_not_nested();
-        context::enter_runtime(&self.shared, || block_on::run(future))
+        context::enter_runtime(&self.shared, || block_on::run(&self.shared, future))
     }
 
     /// A snapshot of the scheduler's counters.
@@ -279,8 +351,44 @@ impl Handle {
         Metrics::snapshot(&self.shared)
     }
 
-    /// Runs `f` on this runtime's blocking pool.
-    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    /// Makes this runtime the current one of this thread until the guard is
+    /// dropped: meanwhile [`spawn`](crate::spawn),
+    /// [`spawn_blocking`](crate::spawn_blocking) and [`Handle::current`]
+    /// mean this runtime. Guards nest; dropping one out of order takes only
+    /// its own runtime off this thread's stack of entered runtimes (the
+    /// innermost guard still alive stays in force).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let h = rt.handle();
+    /// std::thread::spawn(move || {
+    ///     let _guard = h.enter();
+    ///     let t = gmp_executor::spawn(async { gmp_executor::Handle::current().metrics().procs() });
+    ///     assert_eq!(h.block_on(t).unwrap(), 1);
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard::new(self)
+    }
+
+    /// Runs the blocking closure `f` on this runtime's pool of blocking
+    /// threads (which hold no P); inside it, this runtime is the current one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let h = rt.handle();
+    /// let t = h.spawn_blocking(|| gmp_executor::Handle::try_current().is_some());
+    /// assert!(rt.block_on(t).unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -349,6 +457,20 @@ pub(crate) fn global() -> &'static Handle {
     &rt.handle
 }
 
+/// The number of Ps of the global runtime, if it has started.
+pub(crate) fn global_procs() -> Option<usize> {
+    GLOBAL.get().map(|rt| rt.handle.shared.procs.len())
+}
+
+/// Shuts the global runtime down, if it started (`#[gmp::main]` when `main`
+/// returns): pending tasks' futures are dropped; polls in progress and
+/// blocking closures still running are waited for.
+pub(crate) fn shutdown_global() {
+    if let Some(rt) = GLOBAL.get() {
+        rt.handle.shared.shutdown(None);
+    }
+}
+
 /// The runtime `spawn` and friends mean here: the current one, else the
 /// global one.
 pub(crate) fn current_or_global() -> Handle {
@@ -359,8 +481,8 @@ pub(crate) fn current_or_global() -> Handle {
 }
 
 /// Writes the global runtime's execution trace now, if one is being
-/// recorded (the global runtime is never dropped, so `#[gmp::main]` calls
-/// this when `main` returns).
+/// recorded (the global runtime is never dropped; `#[gmp::main]` shuts it
+/// down, which writes the trace, when `main` returns).
 pub fn flush_global_trace() {
     if let Some(rt) = GLOBAL.get() {
         rt.handle.shared.trace.finish(&rt.handle.shared);

@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     /// Join handles of the M threads alive, by M id, for shutdown. An M
     /// that exits on its own (keep-alive) drops its handle (`m_exited`).
     pub(crate) threads: Mutex<Vec<(usize, thread::JoinHandle<()>)>>,
+    /// Tasks spawned and not yet ended (`Metrics::alive_tasks`).
+    pub(crate) alive: crate::alive::AliveTasks,
     /// Keeps the fallback reactor driver off while this runtime drives it.
     pub(crate) _driver: netpoll::DriverGuard,
 }
@@ -110,6 +112,7 @@ impl Shared {
             trace,
             threads: Mutex::new(Vec::new()),
             config,
+            alive: crate::alive::AliveTasks::new(),
             _driver: netpoll::get().driver_guard(),
         })
     }

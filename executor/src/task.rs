@@ -1,4 +1,6 @@
-//! Tasks: gmp's G.
+//! Tasks: their ids ([`Id`], [`id()`] inside a task, [`try_id()`] anywhere).
+//!
+//! # How a task is built (gmp's G)
 //!
 //! A task is an `async_task` allocation: a header, the [`TaskMeta`] below, and
 //! the user's future wrapped in a [`TaskFuture`]. The scheduler moves it around
@@ -11,16 +13,25 @@
 //!   ran (a yield) from one woken by somebody else: the first goes to the tail
 //!   of the LRQ, the second to `runnext` (design §2).
 //! * The wrapper catches a panic of the user's future, so a panicking task
-//!   completes with `JoinError::Panic` and its worker keeps running.
+//!   completes with `JoinError::Panic` and its worker keeps running. It also
+//!   drops the future itself, inside `catch_unwind` (right after `Ready`, on
+//!   abort, and in its own destructor), and the output slot is a
+//!   [`CatchDrop`]: async-task runs those destructors under an
+//!   abort-on-panic guard, so a panicking destructor would otherwise abort
+//!   the process. A task whose future panics while being dropped after
+//!   completing reports `JoinError::Panic`.
+//! * Each task has an [`Id`](crate::task::Id), packed with the abort flag in
+//!   one word of the metadata; the wrapper makes it this thread's current id
+//!   around each poll (`task_id.rs`).
 //! * The first time a task returns `Pending` its waker is put in the runtime's
 //!   registry of parked tasks (`registry.rs`): shutdown wakes them all so their
 //!   futures are dropped, and `JoinHandle::abort` finds them there.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicUsize};
 use std::task::{Context, Poll};
 
 use async_task::{Builder, Runnable, ScheduleInfo, WithInfo};
@@ -28,23 +39,34 @@ use async_task::{Builder, Runnable, ScheduleInfo, WithInfo};
 use crate::join::{JoinErrorRepr, JoinHandle};
 use crate::queue::QueueItem;
 use crate::sched::Shared;
-use crate::sync::{Arc, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::task_id;
+pub use crate::task_id::{id, try_id, Id};
 
 /// A runnable task of a gmp runtime.
 pub(crate) type Task = Runnable<TaskMeta>;
 
-/// What a task's output slot holds: the value, or why there is none.
-pub(crate) type TaskOutput<T> = Result<T, JoinErrorRepr>;
+/// What a task's output slot holds: the value, or why there is none, in a
+/// wrapper whose destructor cannot unwind into async-task (which would abort).
+pub(crate) type TaskOutput<T> = CatchDrop<Result<T, JoinErrorRepr>>;
 
-/// The task has been asked to stop by `JoinHandle::abort`.
-const ABORTED: u8 = 1;
+/// Bit of `TaskMeta::id_flags`: the task has been asked to stop by `abort`.
+const ABORTED: u64 = 1 << 63;
+/// Bit of `TaskMeta::id_flags`: the task's future has been dropped (it
+/// completed, panicked or was cancelled).
+const DONE: u64 = 1 << 62;
+/// The bits of `TaskMeta::id_flags` that hold the id.
+const ID_MASK: u64 = DONE - 1;
 
 /// Per-task data stored inside the task allocation, next to the future.
 pub(crate) struct TaskMeta {
     /// The runtime the task belongs to: wakes are scheduled there.
     pub(crate) shared: Arc<Shared>,
-    /// `ABORTED`. Set by `abort`, read by the wrapper before every poll.
-    flags: AtomicU8,
+    /// The task's [`Id`] in the low 62 bits, and the `ABORTED` and `DONE`
+    /// bits. The id is written at creation; `abort` sets `ABORTED`; the
+    /// wrapper reads it before every poll and sets `DONE` when it drops the
+    /// future. One word, so ids cost a parked task no memory.
+    id_flags: AtomicU64,
     /// Key of the task's waker in `shared.registry` plus one; 0 while the task
     /// has not parked yet. Written by the wrapper, read by `abort`.
     parked_key: AtomicUsize,
@@ -52,15 +74,29 @@ pub(crate) struct TaskMeta {
 
 impl TaskMeta {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let id = Id::next().as_u64();
+        assert!(id <= ID_MASK, "gmp: task ids exhausted");
         TaskMeta {
             shared,
-            flags: AtomicU8::new(0),
+            id_flags: AtomicU64::new(id),
             parked_key: AtomicUsize::new(0),
         }
     }
 
+    /// The task's id.
+    pub(crate) fn id(&self) -> Id {
+        let raw = self.id_flags.load(Ordering::Relaxed) & ID_MASK;
+        Id::from_raw(raw).expect("a task's id is never 0")
+    }
+
     fn is_aborted(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & ABORTED != 0
+        self.id_flags.load(Ordering::Acquire) & ABORTED != 0
+    }
+
+    /// Whether the task's future has been dropped (it ended one way or
+    /// another).
+    pub(crate) fn is_done(&self) -> bool {
+        self.id_flags.load(Ordering::Acquire) & DONE != 0
     }
 
     /// Asks the task to stop: its next poll drops the future instead.
@@ -70,7 +106,7 @@ impl TaskMeta {
     /// the key; with SeqCst on both sides at least one of us sees the other,
     /// so a task parking right now is still woken.
     pub(crate) fn abort(&self) {
-        self.flags.fetch_or(ABORTED, Ordering::SeqCst);
+        self.id_flags.fetch_or(ABORTED, Ordering::SeqCst);
         let key = self.parked_key.load(Ordering::SeqCst);
         if key != 0 {
             self.shared.registry.wake(key - 1);
@@ -90,12 +126,71 @@ unsafe impl QueueItem for Task {
     }
 }
 
+/// A value whose destructor's panic is caught and discarded.
+///
+/// async-task drops a task's output (when nobody awaits it) under an
+/// abort-on-panic guard; wrapping the output in this keeps a panicking
+/// destructor from aborting the process.
+pub(crate) struct CatchDrop<T>(ManuallyDrop<T>);
+
+impl<T> CatchDrop<T> {
+    fn new(value: T) -> Self {
+        CatchDrop(ManuallyDrop::new(value))
+    }
+
+    /// The value, to be dropped (or not) by the caller.
+    pub(crate) fn into_inner(self) -> T {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the value is taken exactly once.
+        unsafe { ManuallyDrop::take(&mut this.0) }
+    }
+}
+
+impl<T> Drop for CatchDrop<T> {
+    fn drop(&mut self) {
+        let value = &mut self.0;
+        // SAFETY: the value is dropped here, once, and never used again.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(value) }));
+        forget_payload(result);
+    }
+}
+
+/// Drops a caught panic's payload; one whose own destructor panics is leaked
+/// instead of unwinding further.
+fn forget_payload(result: std::thread::Result<()>) {
+    if let Err(payload) = result {
+        if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+            std::mem::forget(again);
+        }
+    }
+}
+
+/// Drops `value`, catching a panic of its destructor.
+fn drop_caught<T>(value: T) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(|| drop(value)))
+}
+
+/// Drops the future in `slot`, catching a panic of its destructor (which
+/// async-task would turn into an abort).
+fn drop_future<F>(slot: Pin<&mut Option<F>>) -> std::thread::Result<()> {
+    // If the destructor unwinds, the assignment still stores `None`.
+    catch_unwind(AssertUnwindSafe(move || {
+        let mut slot = slot;
+        slot.set(None);
+    }))
+}
+
 pin_project_lite::pin_project! {
-    /// The user's future as the task runs it: catches panics, honours
-    /// `abort`, and registers the task as parked on its first `Pending`.
+    /// The user's future as the task runs it: catches panics (of its poll and
+    /// of its destructor), honours `abort`, sets the current task id, and
+    /// registers the task as parked on its first `Pending`.
     pub(crate) struct TaskFuture<'a, F> {
+        // The user's future; `None` once it has been dropped (right after it
+        // completed, or when the task was aborted), always by the wrapper
+        // inside a `catch_unwind`.
         #[pin]
-        future: F,
+        future: Option<F>,
+        // The task's metadata, inside the same allocation.
         meta: &'a TaskMeta,
         // Whether the waker is in the registry (then `meta.parked_key` is set).
         parked: bool,
@@ -108,6 +203,11 @@ pin_project_lite::pin_project! {
                 let key = this.meta.parked_key.load(Ordering::Relaxed);
                 this.meta.shared.registry.remove(key - 1);
             }
+            // A future dropped without finishing (shutdown, a dropped
+            // runnable): its destructor may panic too.
+            forget_payload(drop_future(this.future));
+            this.meta.id_flags.fetch_or(DONE, Ordering::Release);
+            this.meta.shared.alive.ended();
         }
     }
 }
@@ -116,35 +216,74 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     type Output = TaskOutput<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if this.meta.is_aborted() {
-            return Poll::Ready(Err(JoinErrorRepr::Cancelled));
+        let id = self.meta.id();
+        let poll = match &self.meta.shared.config.clock {
+            // The runtime's test clock is current while its tasks run.
+            Some(clock) => {
+                let clock = clock.clone();
+                gmp_reactor::time::clock_with_current(&clock, || {
+                    task_id::with_current(id, || self.poll_inner(cx))
+                })
+            }
+            None => task_id::with_current(id, || self.poll_inner(cx)),
+        };
+        poll.map(CatchDrop::new)
+    }
+}
+
+impl<F: Future> TaskFuture<'_, F> {
+    /// One poll of the user's future, with the current task id set.
+    fn poll_inner(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<F::Output, JoinErrorRepr>> {
+        let mut this = self.project();
+        let meta = *this.meta;
+        if meta.is_aborted() {
+            return Poll::Ready(match drop_future(this.future.as_mut()) {
+                Ok(()) => Err(JoinErrorRepr::Cancelled),
+                Err(panic) => Err(JoinErrorRepr::Panic(panic)),
+            });
         }
-        let future = this.future;
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(JoinErrorRepr::Cancelled));
+        };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(value)) => {
-                if this.meta.shared.trace.is_enabled() {
+                if meta.shared.trace.is_enabled() {
                     crate::trace::mark_done();
                 }
-                Poll::Ready(Ok(value))
+                // Drop the future here, where its destructor's panic is
+                // caught: the task has not finished until it is gone.
+                match drop_future(this.future) {
+                    Ok(()) => Poll::Ready(Ok(value)),
+                    Err(panic) => {
+                        forget_payload(drop_caught(value));
+                        Poll::Ready(Err(JoinErrorRepr::Panic(panic)))
+                    }
+                }
             }
             Ok(Poll::Pending) => {
                 if !*this.parked {
                     *this.parked = true;
-                    let key = this
-                        .meta
+                    let key = meta
                         .shared
                         .registry
-                        .insert(cx.waker(), *this.meta as *const TaskMeta as usize);
-                    this.meta.parked_key.store(key + 1, Ordering::SeqCst);
-                    if this.meta.flags.load(Ordering::SeqCst) & ABORTED != 0 {
+                        .insert(cx.waker(), meta as *const TaskMeta as usize);
+                    meta.parked_key.store(key + 1, Ordering::SeqCst);
+                    if meta.id_flags.load(Ordering::SeqCst) & ABORTED != 0 {
                         // `abort` ran before it could see our key.
                         cx.waker().wake_by_ref();
                     }
                 }
                 Poll::Pending
             }
-            Err(panic) => Poll::Ready(Err(JoinErrorRepr::Panic(panic))),
+            Err(panic) => {
+                // The future's destructor runs now; a second panic there is
+                // dropped, the first one is reported.
+                forget_payload(drop_future(this.future));
+                Poll::Ready(Err(JoinErrorRepr::Panic(panic)))
+            }
         }
     }
 }
@@ -170,24 +309,48 @@ where
     F::Output: Send + 'static,
     S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
 {
+    // SAFETY: `F` and its output are `Send`, so the task may be polled and
+    // dropped on any thread.
+    unsafe { create_unchecked(shared, future, schedule) }
+}
+
+/// Allocates a task of runtime `shared` whose future need not be `Send`
+/// (`spawn_local`).
+///
+/// # Safety
+///
+/// If `F` is not `Send`, the returned `Task` and every `Task` handed to
+/// `schedule` must be run and dropped on the calling thread only.
+pub(crate) unsafe fn create_unchecked<F, S>(
+    shared: &Arc<Shared>,
+    future: F,
+    schedule: S,
+) -> (Task, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
+{
+    shared.alive.spawned();
     let builder = Builder::new().metadata(TaskMeta::new(shared.clone()));
     // async-task keeps the metadata alive and in place for as long as the
     // future exists, so the wrapper may borrow it.
     fn wrap<'a, F>(future: F) -> impl FnOnce(&'a TaskMeta) -> TaskFuture<'a, F> {
         move |meta| TaskFuture {
-            future,
+            future: Some(future),
             meta,
             parked: false,
         }
     }
     let make = wrap(future);
-    // SAFETY: `F: Send + 'static` and the wrapper borrows only the task's own
-    // metadata (allowed by `spawn_unchecked`'s contract); `TaskMeta` is `Sync`,
-    // so the wrapper is `Send` and may be polled and dropped on any thread; the
-    // schedule function is `Send + Sync + 'static`.
+    // SAFETY: `F: 'static` and the wrapper borrows only the task's own
+    // metadata (allowed by `spawn_unchecked`'s contract); `TaskMeta` is
+    // `Sync`; the schedule function is `Send + Sync + 'static`; if `F` is not
+    // `Send`, our caller keeps its `Task`s on this thread (our contract).
     let (runnable, task) = unsafe { builder.spawn_unchecked(make, schedule) };
     let meta = NonNull::from(task.metadata());
-    (runnable, JoinHandle::new(task.fallible(), meta))
+    let waker = runnable.waker();
+    (runnable, JoinHandle::new(task.fallible(), meta, waker))
 }
 
 /// The schedule function of every runtime task.

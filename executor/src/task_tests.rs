@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::config::{Config, DEFAULT_MAX_BLOCKING_THREADS};
+use crate::config::test_config;
 use crate::sched::Shared;
 use crate::task::{self, Task};
 use crate::JoinHandle;
@@ -21,17 +21,7 @@ use crate::JoinHandle;
 /// Shared state of a 1-P runtime that starts no thread: `max_threads` 0
 /// makes `wakep` leave the P idle (it says so once on stderr).
 fn shared() -> Arc<Shared> {
-    Shared::new(Config {
-        procs: 1,
-        max_threads: 0,
-        max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
-        thread_name: "miri".into(),
-        stack_size: None,
-        schedtrace: None,
-        scheddetail: false,
-        trace_path: None,
-        sysmon: false,
-    })
+    Shared::new(test_config(1, 0))
 }
 
 /// Takes the next task from the GRQ, where wakes from this thread go.

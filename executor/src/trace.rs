@@ -302,9 +302,9 @@ fn ring_capacity(value: Option<&str>) -> usize {
     }
 }
 
-/// A task's identity in the trace: its address.
+/// A task's identity in the trace: its `gmp::task::Id`.
 fn task_id(task: &Task) -> usize {
-    task.metadata() as *const _ as usize
+    task.metadata().id().as_u64() as usize
 }
 
 impl Inner {

@@ -5,6 +5,8 @@
 //! - `procs = N`: an integer literal `N >= 1`, the number of Ps (Go's
 //!   `GOMAXPROCS`) the runtime starts with. Without it the runtime reads
 //!   `GMP_MAXPROCS`, then falls back to the number of CPUs.
+//! - `start_paused = true|false` (`#[gmp::test]` only): the test's runtime
+//!   gets a test clock that starts paused (`Builder::start_paused`).
 //! - `crate = "path"` (or `crate = path`): where the `gmp` facade lives, for
 //!   crates that re-export it under another name. Defaults to `::gmp`.
 //!
@@ -16,7 +18,7 @@ use quote::{quote, quote_spanned};
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, LitStr, Path};
+use syn::{Expr, ExprLit, Lit, LitBool, LitStr, Path};
 
 /// The parsed arguments of an entry attribute.
 #[derive(Default)]
@@ -26,6 +28,8 @@ pub(crate) struct Args {
     pub(crate) procs: Option<(usize, Literal)>,
     /// `crate = path`; `None` means `::gmp`.
     pub(crate) krate: Option<Path>,
+    /// `start_paused = bool`, with the literal (for its span).
+    pub(crate) start_paused: Option<LitBool>,
 }
 
 impl Args {
@@ -63,6 +67,23 @@ fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
         let value: Expr = meta.value()?.parse()?;
         args.procs = Some(parse_procs(&value)?);
         Ok(())
+    } else if meta.path.is_ident("start_paused") {
+        if args.start_paused.is_some() {
+            return Err(meta.error("duplicate argument `start_paused`"));
+        }
+        let value: Expr = meta.value()?.parse()?;
+        let Expr::Lit(ExprLit {
+            lit: Lit::Bool(lit),
+            ..
+        }) = value
+        else {
+            return Err(syn::Error::new(
+                value.span(),
+                "start_paused must be `true` or `false`",
+            ));
+        };
+        args.start_paused = Some(lit);
+        Ok(())
     } else if meta.path.is_ident("crate") {
         if args.krate.is_some() {
             return Err(meta.error("duplicate argument `crate`"));
@@ -78,7 +99,7 @@ fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
     } else {
         let name = path_name(&meta.path);
         Err(meta.error(format_args!(
-            "unknown argument `{name}`, expected `procs` or `crate`"
+            "unknown argument `{name}`, expected `procs`, `start_paused` or `crate`"
         )))
     }
 }
@@ -194,11 +215,11 @@ mod tests {
     fn unknown_argument_is_named_in_the_error() {
         assert_eq!(
             error(quote!(threads = 2)),
-            "unknown argument `threads`, expected `procs` or `crate`"
+            "unknown argument `threads`, expected `procs`, `start_paused` or `crate`"
         );
         assert_eq!(
             error(quote!(procs = 2, flavor = "multi_thread")),
-            "unknown argument `flavor`, expected `procs` or `crate`"
+            "unknown argument `flavor`, expected `procs`, `start_paused` or `crate`"
         );
     }
 
@@ -217,6 +238,20 @@ mod tests {
         let bare = parse(quote!(procs = 3, crate = ::other)).unwrap();
         assert_eq!(bare.krate().to_string(), quote!(::other).to_string());
         assert_eq!(bare.procs.map(|(n, _)| n), Some(3));
+    }
+
+    #[test]
+    fn start_paused_is_a_bool() {
+        let args = parse(quote!(start_paused = true, procs = 1)).unwrap();
+        assert!(args.start_paused.map(|b| b.value).unwrap());
+        assert_eq!(
+            error(quote!(start_paused = 1)),
+            "start_paused must be `true` or `false`"
+        );
+        assert_eq!(
+            error(quote!(start_paused = true, start_paused = false)),
+            "duplicate argument `start_paused`"
+        );
     }
 
     #[test]

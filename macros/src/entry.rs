@@ -62,7 +62,14 @@ pub(crate) fn expand(entry: Entry, attr: TokenStream, item: TokenStream) -> Toke
         Ok(func) => func,
         Err(e) => return with_error(e, item),
     };
-    match (parse_args(attr), check_signature(entry, &func)) {
+    let args = parse_args(attr).and_then(|args| match (&args.start_paused, entry) {
+        (Some(lit), Entry::Main) => Err(syn::Error::new(
+            lit.span(),
+            "start_paused is for #[gmp::test]: #[gmp::main] runs on the global runtime",
+        )),
+        _ => Ok(args),
+    });
+    match (args, check_signature(entry, &func)) {
         (Ok(args), Ok(())) => generate(entry, &args, func),
         // The function itself is fine: expand it as if the arguments were
         // absent, so the body is still type-checked and `main` still exists.
@@ -157,7 +164,10 @@ fn generate(entry: Entry, args: &Args, func: ItemFn) -> TokenStream {
     sig.asyncness = None;
 
     let procs = args.procs_expr();
-    let runner = entry.runner();
+    let runner = match (entry, &args.start_paused) {
+        (Entry::Test, Some(lit)) if lit.value => Ident::new("block_on_test_paused", lit.span()),
+        _ => entry.runner(),
+    };
     let test_attr = match entry {
         Entry::Main => quote!(),
         // Fully qualified so a user's own `test` item cannot shadow it.
@@ -317,6 +327,49 @@ mod tests {
     }
 
     #[test]
+    fn start_paused_test_runs_on_a_paused_runtime() {
+        let out = expanded(
+            Entry::Test,
+            quote!(start_paused = true),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        let want = quote! {
+            #[::core::prelude::v1::test]
+            fn t() {
+                ::gmp::__private::block_on_test_paused(
+                    ::core::option::Option::None::<usize>,
+                    async move {}
+                )
+            }
+        };
+        assert_eq!(out, normalized(want));
+        let off = expanded(
+            Entry::Test,
+            quote!(start_paused = false),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(off.contains("block_on_test ("), "{off}");
+    }
+
+    #[test]
+    fn start_paused_on_main_is_rejected() {
+        assert_eq!(
+            errors(
+                Entry::Main,
+                quote!(start_paused = true),
+                quote!(
+                    async fn main() {}
+                )
+            ),
+            ["start_paused is for #[gmp::test]: #[gmp::main] runs on the global runtime"]
+        );
+    }
+
+    #[test]
     fn crate_argument_replaces_the_facade_path() {
         let out = expanded(
             Entry::Test,
@@ -418,7 +471,7 @@ mod tests {
         assert_eq!(
             errs,
             [
-                "unknown argument `threads`, expected `procs` or `crate`",
+                "unknown argument `threads`, expected `procs`, `start_paused` or `crate`",
                 "#[gmp::main] requires an async fn",
                 "`main` cannot take arguments: #[gmp::main] calls it with none",
             ]

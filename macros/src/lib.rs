@@ -14,6 +14,11 @@
 //! - `procs = N`: how many Ps (Go's `GOMAXPROCS`) the runtime has; an integer
 //!   literal `>= 1`. It wins over the `GMP_MAXPROCS` environment variable;
 //!   without either the runtime uses one P per CPU.
+//! - `start_paused = true` (`#[gmp::test]` only): the test's runtime gets a
+//!   test clock that starts paused (`Builder::start_paused`): timers follow
+//!   virtual time, moved by `gmp::time::advance` or, when the runtime is
+//!   idle, by jumping to the next deadline. The test then calls
+//!   `gmp::__private::block_on_test_paused`.
 //! - `crate = "path"`: where the `gmp` crate is, for crates that re-export it
 //!   under another name. Defaults to `::gmp`.
 //!
@@ -111,6 +116,27 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     })
 /// }
 /// # spawned_task_returns_its_value();
+/// ```
+///
+/// With `start_paused = true` the test runs on a paused test clock: time
+/// moves only by `gmp::time::advance`, or jumps to the next timer when every
+/// P is idle, so a 60 s timeout takes no wall time:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[gmp::test(start_paused = true)]
+/// async fn a_long_timeout_takes_no_time() {
+///     let r = gmp::time::timeout(Duration::from_secs(60), std::future::pending::<()>()).await;
+///     assert!(r.is_err());
+/// }
+/// # fn main() {
+/// #     let rt = gmp::Runtime::builder().start_paused(true).build().unwrap();
+/// #     rt.block_on(async {
+/// #         let r = gmp::time::timeout(Duration::from_secs(60), std::future::pending::<()>()).await;
+/// #         assert!(r.is_err(), "the paused clock jumped to the timeout");
+/// #     });
+/// # }
 /// ```
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::{check, DEFAULT_PREEMPTIONS, SMALL_PREEMPTIONS};
-use crate::config::{Config, DEFAULT_MAX_BLOCKING_THREADS};
+use crate::config::test_config;
 use crate::sched::Shared;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex, Ordering};
 use crate::task;
@@ -38,17 +38,7 @@ fn runtime(procs: usize, max_threads: usize) -> Arc<Shared> {
 
 /// [`runtime`] before M0 is started: no M at all.
 fn bare_runtime(procs: usize, max_threads: usize) -> Arc<Shared> {
-    Shared::new(Config {
-        procs,
-        max_threads,
-        max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
-        thread_name: "loom".into(),
-        stack_size: None,
-        schedtrace: None,
-        scheddetail: false,
-        trace_path: None,
-        sysmon: false,
-    })
+    Shared::new(test_config(procs, max_threads))
 }
 
 /// Wakes the model's main thread, which waits in [`block_on`].

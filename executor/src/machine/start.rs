@@ -148,8 +148,9 @@ impl Shared {
         let shared = self.clone();
         let name = format!("{}-{}", self.config.thread_name, id);
         let m2 = m.clone();
+        let hooks = self.config.hooks.clone();
         match thread::spawn(name, self.config.stack_size, move || {
-            super::run(shared, m2, p, spinning)
+            hooks.run(|| super::run(shared, m2, p, spinning))
         }) {
             Ok(handle) => {
                 lock(&self.threads).push((id, handle));

@@ -37,7 +37,7 @@ use super::{far_future, sleep_until, Instant, Sleep};
 /// });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now(), period)
 }
 
 /// A ticker whose first tick is at `start`, then every `period`.
@@ -124,7 +124,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(Pin::new(&mut self.delay).poll(cx));
         let scheduled = self.delay.deadline();
-        let next = next_tick(scheduled, self.period, Instant::now());
+        let next = next_tick(scheduled, self.period, super::now());
         self.delay.reset(next);
         Poll::Ready(scheduled)
     }
@@ -142,7 +142,7 @@ impl Interval {
     /// ticker.reset(); // the immediate first tick is now one second away
     /// ```
     pub fn reset(&mut self) {
-        let now = Instant::now();
+        let now = super::now();
         self.delay.reset(
             now.checked_add(self.period)
                 .unwrap_or_else(|| far_future(now)),

@@ -11,12 +11,22 @@
 //! - a poll that completes spends one unit of the cooperative budget
 //!   ([`crate::coop`]); a poll that only arms the timer gives it back;
 //! - they work under any executor (the reactor's fallback driver fires
-//!   timers when no gmp runtime does).
+//!   timers when no gmp runtime does);
+//! - on a runtime built with `Builder::start_paused(true)` they follow that
+//!   runtime's test clock instead ([`pause`], [`resume`], [`advance`],
+//!   [`now`]; `clock.rs`): virtual time, which moves only by `advance` or,
+//!   when the runtime is idle with timers pending, jumps to the next one.
 
+mod clock;
 mod interval;
 mod sleep;
 mod timeout;
 
+pub use clock::{advance, now, pause, resume, Clock};
+#[doc(hidden)]
+pub use clock::{
+    enter as clock_enter, replace as clock_replace, with_current as clock_with_current, ClockGuard,
+};
 pub use interval::{interval, interval_at, Interval};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::Instant;

@@ -8,11 +8,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::ready;
 
+use super::clock::{self, Clock};
 use super::{deadline_after, Instant};
 use crate::coop;
 use crate::reactor::Reactor;
@@ -35,7 +37,7 @@ use crate::reactor::Reactor;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(deadline_after(Instant::now(), duration))
+    sleep_until(deadline_after(super::now(), duration))
 }
 
 /// Waits until `deadline`.
@@ -56,6 +58,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         timer: None,
+        clock: clock::current(),
     }
 }
 
@@ -77,8 +80,12 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// When this sleep completes.
     deadline: Instant,
-    /// Id of the timer armed in the reactor for `deadline`, if one was.
+    /// Id of the timer armed in the reactor (or in `clock`) for `deadline`,
+    /// if one was.
     timer: Option<u64>,
+    /// The test clock of the runtime this sleep was created in, if it has
+    /// one: then `deadline` is virtual time and the timer lives there.
+    clock: Option<Arc<Clock>>,
 }
 
 impl Sleep {
@@ -108,7 +115,15 @@ impl Sleep {
     /// assert!(!sleep(Duration::from_secs(60)).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.now() >= self.deadline
+    }
+
+    /// Now, on this sleep's clock.
+    fn now(&self) -> Instant {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            None => Instant::now(),
+        }
     }
 
     /// Moves the deadline (earlier or later), even after completion; the
@@ -134,7 +149,10 @@ impl Sleep {
     /// Removes the armed timer, if any.
     fn disarm(&mut self) {
         if let Some(id) = self.timer.take() {
-            Reactor::get().remove_timer(self.deadline, id);
+            match &self.clock {
+                Some(clock) => clock.remove(self.deadline, id),
+                None => Reactor::get().remove_timer(self.deadline, id),
+            }
         }
     }
 }
@@ -147,10 +165,17 @@ impl Future for Sleep {
         // A poll that only (re-)arms the timer gives its unit back when
         // `coop` is dropped, so waiting on many timers is no busy loop.
         let coop = ready!(coop::poll_budget(cx));
-        if Instant::now() >= this.deadline {
+        if this.now() >= this.deadline {
             coop.made_progress();
             this.disarm();
             return Poll::Ready(());
+        }
+        if let Some(clock) = &this.clock {
+            match this.timer {
+                Some(id) if clock.update(this.deadline, id, cx.waker()) => {}
+                _ => this.timer = Some(clock.insert(this.deadline, cx.waker())),
+            }
+            return Poll::Pending;
         }
         let reactor = Reactor::get();
         match this.timer {
