@@ -97,6 +97,7 @@
 //! ```
 
 mod error;
+mod lock;
 mod slab;
 mod state;
 #[cfg(all(test, not(gmp_loom)))]
