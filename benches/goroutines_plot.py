@@ -29,7 +29,7 @@ PANELS = [
 ]
 NAMES = ["gmp task", "std thread", "goroutine"]
 COLORS = ["#2b6cb0", "#c05621", "#2f855a"]
-W, H = 900, 380
+W, H = 900, 396
 PANEL_W, TOP, BOTTOM = 280, 60, 300
 
 
@@ -43,13 +43,11 @@ def stats(data: dict, section: str, label: str, key: str) -> tuple[float, float,
 
 
 def fmt(v: float) -> str:
-    """A short label: 245, 9.9k, 16.7k, 1.2M."""
-    if v >= 1e6:
-        return f"{v / 1e6:.1f}M"
-    if v >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    if v >= 1e3:
-        return f"{v / 1e3:.1f}k"
+    """A short label: 245, 9.9k, 17k, 1M."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            x = v / scale
+            return f"{x:.0f}{suffix}" if x >= 10 or x == int(x) else f"{x:.1f}{suffix}"
     return f"{v:.0f}"
 
 
@@ -58,7 +56,8 @@ def panel(i: int, data: dict) -> list[str]:
     title, unit, section, key, labels = PANELS[i]
     vals = [stats(data, section, label, key) for label in labels]
     lo = 10 ** math.floor(math.log10(min(v[1] for v in vals)))
-    hi = 10 ** math.ceil(math.log10(max(v[2] for v in vals)))
+    # Room above the tallest whisker for its label.
+    hi = 10 ** math.ceil(math.log10(max(v[2] for v in vals) * 2))
     x0 = 20 + i * (PANEL_W + 20) + 50
 
     def y(v: float) -> float:
@@ -91,8 +90,9 @@ def main() -> None:
         sys.exit("usage: goroutines_plot.py <data.json> <out.svg>")
     data = json.loads(Path(sys.argv[1]).read_text())
     body = [e for i in range(len(PANELS)) for e in panel(i, data)]
-    note = (f"median of {data['rounds']} interleaved runs, whisker = min-max; "
-            f"{data['machine']} (shared, loaded VM)")
+    notes = [f"median of {data['rounds']} interleaved runs (benches/chan_report.py), "
+             "whisker = min-max, on a shared 2-vCPU VM under load;",
+             data["machine"]]
     svg = "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
         f'viewBox="0 0 {W} {H}" font-family="sans-serif">',
@@ -103,7 +103,8 @@ def main() -> None:
         ".f{font-size:10px;fill:#555}</style>",
         f'<rect width="{W}" height="{H}" fill="#fff"/>',
         *body,
-        f'<text x="20" y="{H - 14}" class="f">{note}</text>',
+        f'<text x="20" y="{H - 30}" class="f">{notes[0]}</text>',
+        f'<text x="20" y="{H - 16}" class="f">{notes[1]}</text>',
         "</svg>",
     ])
     Path(sys.argv[2]).write_text(svg + "\n")
