@@ -120,7 +120,11 @@ fn wait_group_done_racing_wait() {
             })
             .collect();
         block_on(wg.wait());
-        assert_eq!(wg.count(), 0, "wait returned before the counter reached zero");
+        assert_eq!(
+            wg.count(),
+            0,
+            "wait returned before the counter reached zero"
+        );
         for t in threads {
             t.join().unwrap();
         }
