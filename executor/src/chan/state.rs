@@ -183,12 +183,16 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
         waker: &Waker,
     ) -> (Poll<SendOutcome<T>>, Wake) {
+        // Declared before the guard, so dropped after the unlock.
+        let mut stale = None;
         let mut s = self.state.lock();
         if let Some(k) = *key {
             let w = s.waiters.get(k);
             if w.queued {
                 // Re-polled while parked (a `select!` sibling woke the task).
-                set_waker(&mut w.waker, waker);
+                let replaced = set_waker(&mut w.waker, waker);
+                drop(s); // before the replaced waker
+                drop(replaced);
                 return (Poll::Pending, None);
             }
         }
@@ -198,7 +202,7 @@ impl<T> Chan<T> {
         match s.try_send(v, self.cap) {
             (SendOutcome::Full(v), _) => {
                 *value = Some(v);
-                let k = s.park(key, waker);
+                let k = s.park(key, waker, &mut stale);
                 s.sendq.push_back(k);
                 (Poll::Pending, None)
             }
@@ -220,6 +224,8 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
         waker: &Waker,
     ) -> (Poll<RecvOutcome<T>>, Wake) {
+        // Declared before the guard, so dropped after the unlock.
+        let mut stale = None;
         let mut s = self.state.lock();
         if let Some(k) = *key {
             let w = s.waiters.get(k);
@@ -229,13 +235,15 @@ impl<T> Chan<T> {
                 return (Poll::Ready(RecvOutcome::Value(v)), None);
             }
             if w.queued {
-                set_waker(&mut w.waker, waker);
+                let replaced = set_waker(&mut w.waker, waker);
+                drop(s); // before the replaced waker
+                drop(replaced);
                 return (Poll::Pending, None);
             }
         }
         match s.try_recv() {
             (RecvOutcome::Empty, _) => {
-                let k = s.park(key, waker);
+                let k = s.park(key, waker, &mut stale);
                 s.recvq.push_back(k);
                 // A parked sender keeps its value until it hands it over in
                 // its own poll: tell the oldest one there is a taker.
@@ -257,14 +265,16 @@ impl<T> Chan<T> {
     pub(crate) fn cancel_send(&self, key: usize) -> Wake {
         let mut s = self.state.lock();
         let w = s.waiters.remove(key);
-        if w.queued {
+        let wake = if w.queued {
             s.sendq.retain(|&k| k != key);
             None
         } else if s.closed {
             None
         } else {
             s.notify_sender()
-        }
+        };
+        drop(s); // before `w` and its waker
+        wake
     }
 
     /// A receive future dropped before it completed. A value handed to it
@@ -272,11 +282,11 @@ impl<T> Chan<T> {
     /// front of the buffer.
     pub(crate) fn cancel_recv(&self, key: usize) -> Wake {
         let mut s = self.state.lock();
-        let w = s.waiters.remove(key);
+        let mut w = s.waiters.remove(key);
         if w.queued {
             s.recvq.retain(|&k| k != key);
         }
-        match w.value {
+        let wake = match w.value.take() {
             Some(v) => match s.hand_to_receiver(v) {
                 Ok(wake) => wake,
                 Err(v) => {
@@ -285,7 +295,9 @@ impl<T> Chan<T> {
                 }
             },
             None => None,
-        }
+        };
+        drop(s); // before `w` and its waker
+        wake
     }
 
     /// Waiter records in use (tests: every future gave its key back).
@@ -348,11 +360,12 @@ impl<T> State<T> {
     }
 
     /// Marks the waiter `key` (taking a key first if it has none) as parked
-    /// with `waker`; the caller pushes it on its queue.
-    fn park(&mut self, key: &mut Option<usize>, waker: &Waker) -> usize {
+    /// with `waker`; the caller pushes it on its queue, and drops `stale`
+    /// (the waker replaced) after the unlock.
+    fn park(&mut self, key: &mut Option<usize>, waker: &Waker, stale: &mut Option<Waker>) -> usize {
         let k = match *key {
             Some(k) => {
-                set_waker(&mut self.waiters.get(k).waker, waker);
+                *stale = set_waker(&mut self.waiters.get(k).waker, waker);
                 k
             }
             None => {
