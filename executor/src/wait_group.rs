@@ -63,6 +63,14 @@ struct Inner {
     next_id: u64,
 }
 
+impl Inner {
+    /// Takes the waker of waiter `id` off the list, if it is there.
+    fn remove(&mut self, id: u64) -> Option<Waker> {
+        let at = self.waiters.iter().position(|(i, _)| *i == id)?;
+        Some(self.waiters.swap_remove(at).1)
+    }
+}
+
 impl WaitGroup {
     /// A group with a counter of zero.
     ///
@@ -210,6 +218,40 @@ pub struct Wait<'a> {
     done: bool,
 }
 
+impl Wait<'_> {
+    /// One poll under the lock; returns the result and a waker taken out
+    /// of the list, which the caller drops after the unlock (dropping a
+    /// waker may free a task).
+    fn poll_locked(&mut self, inner: &mut Inner, waker: &Waker) -> (Poll<()>, Option<Waker>) {
+        let released = match self.registered {
+            Some((_, generation)) => inner.generation != generation,
+            None => false,
+        };
+        if released || inner.count == 0 {
+            let stale = self.registered.take().and_then(|(id, _)| inner.remove(id));
+            self.done = true;
+            return (Poll::Ready(()), stale);
+        }
+        let mut stale = None;
+        match self.registered {
+            Some((id, _)) => {
+                if let Some((_, w)) = inner.waiters.iter_mut().find(|(i, _)| *i == id) {
+                    if !w.will_wake(waker) {
+                        stale = Some(std::mem::replace(w, waker.clone()));
+                    }
+                }
+            }
+            None => {
+                let id = inner.next_id;
+                inner.next_id += 1;
+                inner.waiters.push((id, waker.clone()));
+                self.registered = Some((id, inner.generation));
+            }
+        }
+        (Poll::Pending, stale)
+    }
+}
+
 impl Future for Wait<'_> {
     type Output = ();
 
@@ -218,35 +260,12 @@ impl Future for Wait<'_> {
         if this.done {
             return Poll::Pending;
         }
-        let mut inner = lock(&this.group.inner);
-        let released = match this.registered {
-            Some((_, generation)) => inner.generation != generation,
-            None => false,
+        let (poll, stale) = {
+            let mut inner = lock(&this.group.inner);
+            this.poll_locked(&mut inner, cx.waker())
         };
-        if released || inner.count == 0 {
-            if let Some((id, _)) = this.registered.take() {
-                inner.waiters.retain(|(i, _)| *i != id);
-            }
-            this.done = true;
-            return Poll::Ready(());
-        }
-        match this.registered {
-            Some((id, _)) => {
-                if let Some((_, w)) = inner.waiters.iter_mut().find(|(i, _)| *i == id) {
-                    if !w.will_wake(cx.waker()) {
-                        *w = cx.waker().clone();
-                    }
-                }
-            }
-            None => {
-                let id = inner.next_id;
-                inner.next_id += 1;
-                let generation = inner.generation;
-                inner.waiters.push((id, cx.waker().clone()));
-                this.registered = Some((id, generation));
-            }
-        }
-        Poll::Pending
+        drop(stale);
+        poll
     }
 }
 
@@ -259,7 +278,8 @@ impl FusedFuture for Wait<'_> {
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         if let Some((id, _)) = self.registered.take() {
-            lock(&self.group.inner).waiters.retain(|(i, _)| *i != id);
+            let removed = lock(&self.group.inner).remove(id);
+            drop(removed); // after the unlock
         }
     }
 }

@@ -277,3 +277,22 @@ fn wait_group_waits_for_a_hundred_tasks() {
     assert_eq!(wg.count(), 0);
     assert_eq!(rx.len(), 100, "every task sent before wait returned");
 }
+
+#[test]
+fn handles_and_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<chan::Sender<String>>();
+    send_sync::<chan::Receiver<String>>();
+    send_sync::<WaitGroup>();
+    let (tx, rx) = chan::bounded::<String>(1);
+    let wg = WaitGroup::new();
+    send(&tx.send(String::new()));
+    send(&rx.recv());
+    send(&wg.wait());
+    assert_eq!(
+        rx.try_recv(),
+        Err(chan::TryRecvError::Empty),
+        "nothing was polled"
+    );
+}

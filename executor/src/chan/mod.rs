@@ -72,7 +72,7 @@
 //! over), and `try_recv` cannot take a parked sender's value — it only sees
 //! the buffer (for `cap > 0`, where senders park only when it is full, that
 //! is what Go's non-blocking receive sees too). The futures are
-//! [`FusedFuture`](futures::future::FusedFuture), so `select!` takes them
+//! [`FusedFuture`], so `select!` takes them
 //! directly:
 //!
 //! ```
@@ -97,6 +97,7 @@
 //! ```
 
 mod error;
+mod lock;
 mod slab;
 mod state;
 #[cfg(all(test, not(gmp_loom)))]

@@ -89,10 +89,14 @@ impl<T> Slab<T> {
 }
 
 /// Stores `waker` in `slot` unless the one there already wakes the same
-/// task (the usual case: a task re-polled by its own wake).
-pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+/// task (the usual case: a task re-polled by its own wake). Returns the
+/// waker it replaced, for the caller to drop once the channel's lock is
+/// released (dropping a waker may free a task, and whatever that runs must
+/// not find the lock held).
+#[must_use = "drop the replaced waker after the lock is released"]
+pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
     match slot {
-        Some(old) if old.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
+        Some(old) if old.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
     }
 }

@@ -9,13 +9,13 @@
 use std::collections::VecDeque;
 use std::task::{Poll, Waker};
 
+use super::lock::ChanLock;
 use super::slab::{set_waker, Slab};
-use crate::sync::{lock, Mutex};
 
 /// One channel: what `Sender`s and `Receiver`s share through an `Arc`.
 pub(crate) struct Chan<T> {
     /// Everything below the lock (Go's `hchan.lock`).
-    state: Mutex<State<T>>,
+    state: ChanLock<State<T>>,
     /// The capacity given to `bounded`; 0 is unbuffered. Never changes.
     cap: usize,
 }
@@ -76,7 +76,7 @@ impl<T> Chan<T> {
     /// A channel of capacity `cap` with one sender and one receiver.
     pub(crate) fn new(cap: usize) -> Self {
         Chan {
-            state: Mutex::new(State {
+            state: ChanLock::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
@@ -96,17 +96,17 @@ impl<T> Chan<T> {
 
     /// Buffered values (Go's `len(ch)`).
     pub(crate) fn len(&self) -> usize {
-        lock(&self.state).buf.len()
+        self.state.lock().buf.len()
     }
 
     /// Whether the channel is closed.
     pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.state.lock().closed
     }
 
     /// One more `Sender` (`true`) or `Receiver` (`false`) handle.
     pub(crate) fn add_handle(&self, sender: bool) {
-        let mut s = lock(&self.state);
+        let mut s = self.state.lock();
         if sender {
             s.senders += 1;
         } else {
@@ -117,7 +117,7 @@ impl<T> Chan<T> {
     /// One handle fewer; the last sender or the last receiver closes.
     pub(crate) fn drop_handle(&self, sender: bool) {
         let last = {
-            let mut s = lock(&self.state);
+            let mut s = self.state.lock();
             let n = if sender {
                 &mut s.senders
             } else {
@@ -135,7 +135,7 @@ impl<T> Chan<T> {
     /// to see it. Returns whether this call closed it.
     pub(crate) fn close(&self) -> bool {
         let wakers: Vec<Waker> = {
-            let mut s = lock(&self.state);
+            let mut s = self.state.lock();
             if s.closed {
                 return false;
             }
@@ -163,13 +163,13 @@ impl<T> Chan<T> {
     /// One send attempt without parking (`try_send`, and the first step of
     /// every send poll): hand to the oldest parked receiver, else buffer.
     pub(crate) fn try_send(&self, value: T) -> (SendOutcome<T>, Wake) {
-        let mut s = lock(&self.state);
+        let mut s = self.state.lock();
         s.try_send(value, self.cap)
     }
 
     /// One receive attempt without parking (`try_recv`).
     pub(crate) fn try_recv(&self) -> (RecvOutcome<T>, Wake) {
-        let mut s = lock(&self.state);
+        let mut s = self.state.lock();
         s.try_recv()
     }
 
@@ -183,12 +183,16 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
         waker: &Waker,
     ) -> (Poll<SendOutcome<T>>, Wake) {
-        let mut s = lock(&self.state);
+        // Declared before the guard, so dropped after the unlock.
+        let mut stale = None;
+        let mut s = self.state.lock();
         if let Some(k) = *key {
             let w = s.waiters.get(k);
             if w.queued {
                 // Re-polled while parked (a `select!` sibling woke the task).
-                set_waker(&mut w.waker, waker);
+                let replaced = set_waker(&mut w.waker, waker);
+                drop(s); // before the replaced waker
+                drop(replaced);
                 return (Poll::Pending, None);
             }
         }
@@ -198,7 +202,7 @@ impl<T> Chan<T> {
         match s.try_send(v, self.cap) {
             (SendOutcome::Full(v), _) => {
                 *value = Some(v);
-                let k = s.park(key, waker);
+                let k = s.park(key, waker, &mut stale);
                 s.sendq.push_back(k);
                 (Poll::Pending, None)
             }
@@ -220,7 +224,9 @@ impl<T> Chan<T> {
         key: &mut Option<usize>,
         waker: &Waker,
     ) -> (Poll<RecvOutcome<T>>, Wake) {
-        let mut s = lock(&self.state);
+        // Declared before the guard, so dropped after the unlock.
+        let mut stale = None;
+        let mut s = self.state.lock();
         if let Some(k) = *key {
             let w = s.waiters.get(k);
             if let Some(v) = w.value.take() {
@@ -229,13 +235,15 @@ impl<T> Chan<T> {
                 return (Poll::Ready(RecvOutcome::Value(v)), None);
             }
             if w.queued {
-                set_waker(&mut w.waker, waker);
+                let replaced = set_waker(&mut w.waker, waker);
+                drop(s); // before the replaced waker
+                drop(replaced);
                 return (Poll::Pending, None);
             }
         }
         match s.try_recv() {
             (RecvOutcome::Empty, _) => {
-                let k = s.park(key, waker);
+                let k = s.park(key, waker, &mut stale);
                 s.recvq.push_back(k);
                 // A parked sender keeps its value until it hands it over in
                 // its own poll: tell the oldest one there is a taker.
@@ -255,28 +263,30 @@ impl<T> Chan<T> {
     /// parked sender, so the receiver or the room it was woken for is not
     /// left without one.
     pub(crate) fn cancel_send(&self, key: usize) -> Wake {
-        let mut s = lock(&self.state);
+        let mut s = self.state.lock();
         let w = s.waiters.remove(key);
-        if w.queued {
+        let wake = if w.queued {
             s.sendq.retain(|&k| k != key);
             None
         } else if s.closed {
             None
         } else {
             s.notify_sender()
-        }
+        };
+        drop(s); // before `w` and its waker
+        wake
     }
 
     /// A receive future dropped before it completed. A value handed to it
     /// goes back to the channel: to the next parked receiver, else to the
     /// front of the buffer.
     pub(crate) fn cancel_recv(&self, key: usize) -> Wake {
-        let mut s = lock(&self.state);
-        let w = s.waiters.remove(key);
+        let mut s = self.state.lock();
+        let mut w = s.waiters.remove(key);
         if w.queued {
             s.recvq.retain(|&k| k != key);
         }
-        match w.value {
+        let wake = match w.value.take() {
             Some(v) => match s.hand_to_receiver(v) {
                 Ok(wake) => wake,
                 Err(v) => {
@@ -285,13 +295,15 @@ impl<T> Chan<T> {
                 }
             },
             None => None,
-        }
+        };
+        drop(s); // before `w` and its waker
+        wake
     }
 
     /// Waiter records in use (tests: every future gave its key back).
     #[cfg(all(test, not(gmp_loom)))]
     pub(crate) fn waiters_in_use(&self) -> usize {
-        lock(&self.state).waiters.in_use()
+        self.state.lock().waiters.in_use()
     }
 }
 
@@ -348,11 +360,12 @@ impl<T> State<T> {
     }
 
     /// Marks the waiter `key` (taking a key first if it has none) as parked
-    /// with `waker`; the caller pushes it on its queue.
-    fn park(&mut self, key: &mut Option<usize>, waker: &Waker) -> usize {
+    /// with `waker`; the caller pushes it on its queue, and drops `stale`
+    /// (the waker replaced) after the unlock.
+    fn park(&mut self, key: &mut Option<usize>, waker: &Waker, stale: &mut Option<Waker>) -> usize {
         let k = match *key {
             Some(k) => {
-                set_waker(&mut self.waiters.get(k).waker, waker);
+                *stale = set_waker(&mut self.waiters.get(k).waker, waker);
                 k
             }
             None => {

@@ -9,7 +9,9 @@
 //! future dropped while a sender hands it a value gives the value back to
 //! the next receive; a send future dropped while a receiver arrives either
 //! sent (it returned `Ready`) or did not, and the receiver agrees, while the
-//! other sender it may have been woken in place of still gets through.
+//! other sender it may have been woken in place of still gets through; a
+//! `WaitGroup` waiter racing two `done`s returns at zero, not before, and is
+//! woken.
 
 use std::future::Future;
 use std::pin::pin;
@@ -100,5 +102,31 @@ fn a_dropped_sender_racing_a_receiver_sent_iff_it_said_so() {
         got.sort_unstable();
         let want: &[usize] = if a_sent { &[1, 2] } else { &[2] };
         assert_eq!(got, want, "A reported sent = {a_sent}");
+    });
+}
+
+/// `WaitGroup`: two threads call `done` while the main thread waits (and
+/// re-polls): `wait` returns only at zero, and the zero's wake-up is not
+/// lost.
+#[test]
+fn wait_group_done_racing_wait() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let wg = crate::WaitGroup::new();
+        wg.add(2);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let wg = wg.clone();
+                thread::spawn(move || wg.done())
+            })
+            .collect();
+        block_on(wg.wait());
+        assert_eq!(
+            wg.count(),
+            0,
+            "wait returned before the counter reached zero"
+        );
+        for t in threads {
+            t.join().unwrap();
+        }
     });
 }
