@@ -884,6 +884,13 @@ impl Drop for Bomb {
 /// Decides a spawned task's fate: await it, abort it (now, later, or from a
 /// plain thread), hand it to a plain thread, or detach it.
 async fn settle(s: Spawned, rng: &mut Rng) {
+    if s.rec.kind == Kind::BombOutput {
+        // The case is an output nobody awaits: its panicking destructor
+        // must be caught wherever it runs (in the runtime, or in the drop of
+        // a handle whose task already finished).
+        drop(s.handle);
+        return;
+    }
     let round = s.round.clone();
     match rng.below(10) {
         0 => {
@@ -1087,16 +1094,19 @@ fn soak_secs() -> Option<Duration> {
 fn quiet_planned_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let msg = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if !msg.starts_with(PLANNED) {
+        if !panic_message(info.payload()).starts_with(PLANNED) {
             default(info);
         }
     }));
+}
+
+/// The text of a panic payload ("" if it is not a string).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("")
 }
 
 /// Runs one round on a thread of its own, waiting at most [`HANG`].
@@ -1105,10 +1115,17 @@ fn run_round_bounded(seed: u64, index: u64) -> Report {
     let round = Round::new();
     let inner = round.clone();
     thread::spawn(move || {
-        let _ = tx.send(run_round(seed, inner));
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_round(seed, inner)));
+        let _ = tx.send(run.map_err(|payload| panic_message(&*payload).to_owned()));
     });
     match rx.recv_timeout(HANG) {
-        Ok(report) => report,
+        Ok(Ok(report)) => report,
+        Ok(Err(message)) => Report {
+            violations: vec![format!(
+                "round {index}: a panic escaped to the round's thread: {message:?}"
+            )],
+            tasks: 0,
+        },
         Err(mpsc::RecvTimeoutError::Timeout) => Report {
             violations: vec![format!(
                 "round {index} did not end within {HANG:?}: a hang; {}",
@@ -1117,9 +1134,7 @@ fn run_round_bounded(seed: u64, index: u64) -> Report {
             tasks: 0,
         },
         Err(mpsc::RecvTimeoutError::Disconnected) => Report {
-            violations: vec![format!(
-                "round {index} panicked outside any task (see the panic above)"
-            )],
+            violations: vec![format!("round {index}: its thread went away")],
             tasks: 0,
         },
     }
