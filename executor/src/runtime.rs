@@ -313,10 +313,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) = task::create(&self.shared, future);
-        self.shared.trace.task_create(&runnable);
-        runnable.schedule();
-        handle
+        spawn_on(&self.shared, future)
     }
 
     /// Runs `future` on this thread until it completes; tasks it spawns run
@@ -468,6 +465,34 @@ pub(crate) fn global_procs() -> Option<usize> {
 pub(crate) fn shutdown_global() {
     if let Some(rt) = GLOBAL.get() {
         rt.handle.shared.shutdown(None);
+    }
+}
+
+/// Spawns `future` on runtime `shared`.
+pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (runnable, handle) = task::create(shared, future);
+    shared.trace.task_create(&runnable);
+    runnable.schedule();
+    handle
+}
+
+/// `gmp::spawn`: on the current runtime, else the global one.
+pub(crate) fn spawn_current<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let spawned = context::with_current(|shared| match shared {
+        Some(shared) => Ok(spawn_on(shared, future)),
+        None => Err(future),
+    });
+    match spawned {
+        Ok(handle) => handle,
+        Err(future) => global().spawn(future),
     }
 }
 
