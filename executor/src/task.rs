@@ -2,8 +2,8 @@
 //!
 //! # How a task is built (gmp's G)
 //!
-//! A task is an `async_task` allocation: a header, the [`TaskMeta`] below, and
-//! the user's future wrapped in a [`TaskFuture`]. The scheduler moves it around
+//! A task is an `async_task` allocation: a header, the `TaskMeta` below, and
+//! the user's future wrapped in a `TaskFuture`. The scheduler moves it around
 //! as an `async_task::Runnable`, one pointer wide.
 //!
 //! * The schedule function is a zero-sized `fn` item: the runtime is reached
@@ -16,11 +16,11 @@
 //!   completes with `JoinError::Panic` and its worker keeps running. It also
 //!   drops the future itself, inside `catch_unwind` (right after `Ready`, on
 //!   abort, and in its own destructor), and the output slot is a
-//!   [`CatchDrop`]: async-task runs those destructors under an
+//!   `CatchDrop`: async-task runs those destructors under an
 //!   abort-on-panic guard, so a panicking destructor would otherwise abort
 //!   the process. A task whose future panics while being dropped after
 //!   completing reports `JoinError::Panic`.
-//! * Each task has an [`Id`](crate::task::Id), packed with the abort flag in
+//! * Each task has an [`Id`], packed with the abort flag in
 //!   one word of the metadata; the wrapper makes it this thread's current id
 //!   around each poll (`task_id.rs`).
 //! * The first time a task returns `Pending` its waker is put in the runtime's
