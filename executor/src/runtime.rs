@@ -423,6 +423,17 @@ static GLOBAL_PROCS: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(Non
 
 /// Sets the number of Ps of the global runtime, if it has not started yet.
 /// Returns `false` if it has (with another size).
+///
+/// # Examples
+///
+/// ```
+/// // Before anything has used the global runtime, as `#[gmp::main(procs = 2)]` does:
+/// assert!(gmp_executor::configure_global(2));
+/// assert_eq!(gmp_executor::block_on(gmp_executor::spawn(async {
+///     gmp_executor::Handle::current().metrics().procs()
+/// })).unwrap(), 2);
+/// assert!(!gmp_executor::configure_global(3));
+/// ```
 pub fn configure_global(procs: usize) -> bool {
     if let Ok(mut p) = GLOBAL_PROCS.lock() {
         *p = Some(procs);
@@ -508,6 +519,13 @@ pub(crate) fn current_or_global() -> Handle {
 /// Writes the global runtime's execution trace now, if one is being
 /// recorded (the global runtime is never dropped; `#[gmp::main]` shuts it
 /// down, which writes the trace, when `main` returns).
+///
+/// # Examples
+///
+/// ```
+/// gmp_executor::block_on(async {});
+/// gmp_executor::flush_global_trace(); // no GMP_TRACE set: nothing to write
+/// ```
 pub fn flush_global_trace() {
     if let Some(rt) = GLOBAL.get() {
         rt.handle.shared.trace.finish(&rt.handle.shared);
