@@ -28,6 +28,20 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
         .or_else(|| with_worker(|w| w.map(|w| w.shared.clone())))
 }
 
+/// Calls `f` with the runtime this thread is in (as [`current`]), without
+/// touching the runtime's reference count on an M (the common case of a
+/// spawn from a task).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    let entered = ENTERED
+        .try_with(|e| e.borrow().last().map(|entry| entry.shared.clone()))
+        .ok()
+        .flatten();
+    match entered {
+        Some(shared) => f(Some(&shared)),
+        None => with_worker(|w| f(w.map(|w| &w.shared))),
+    }
+}
+
 /// Whether this thread is inside a task poll (where `block_on` must not be
 /// called: it would block the P's thread on work that P may have to do).
 pub(crate) fn in_task() -> bool {

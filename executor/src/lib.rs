@@ -94,7 +94,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::current_or_global().spawn(future)
+    runtime::spawn_current(future)
 }
 
 /// Runs a blocking closure on the current runtime's pool of blocking threads

@@ -313,10 +313,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) = task::create(&self.shared, future);
-        self.shared.trace.task_create(&runnable);
-        runnable.schedule();
-        handle
+        spawn_on(&self.shared, future)
     }
 
     /// Runs `future` on this thread until it completes; tasks it spawns run
@@ -426,6 +423,17 @@ static GLOBAL_PROCS: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(Non
 
 /// Sets the number of Ps of the global runtime, if it has not started yet.
 /// Returns `false` if it has (with another size).
+///
+/// # Examples
+///
+/// ```
+/// // Before anything has used the global runtime, as `#[gmp::main(procs = 2)]` does:
+/// assert!(gmp_executor::configure_global(2));
+/// assert_eq!(gmp_executor::block_on(gmp_executor::spawn(async {
+///     gmp_executor::Handle::current().metrics().procs()
+/// })).unwrap(), 2);
+/// assert!(!gmp_executor::configure_global(3));
+/// ```
 pub fn configure_global(procs: usize) -> bool {
     if let Ok(mut p) = GLOBAL_PROCS.lock() {
         *p = Some(procs);
@@ -471,6 +479,34 @@ pub(crate) fn shutdown_global() {
     }
 }
 
+/// Spawns `future` on runtime `shared`.
+pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (runnable, handle) = task::create(shared, future);
+    shared.trace.task_create(&runnable);
+    runnable.schedule();
+    handle
+}
+
+/// `gmp::spawn`: on the current runtime, else the global one.
+pub(crate) fn spawn_current<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let spawned = context::with_current(|shared| match shared {
+        Some(shared) => Ok(spawn_on(shared, future)),
+        None => Err(future),
+    });
+    match spawned {
+        Ok(handle) => handle,
+        Err(future) => global().spawn(future),
+    }
+}
+
 /// The runtime `spawn` and friends mean here: the current one, else the
 /// global one.
 pub(crate) fn current_or_global() -> Handle {
@@ -483,6 +519,13 @@ pub(crate) fn current_or_global() -> Handle {
 /// Writes the global runtime's execution trace now, if one is being
 /// recorded (the global runtime is never dropped; `#[gmp::main]` shuts it
 /// down, which writes the trace, when `main` returns).
+///
+/// # Examples
+///
+/// ```
+/// gmp_executor::block_on(async {});
+/// gmp_executor::flush_global_trace(); // no GMP_TRACE set: nothing to write
+/// ```
 pub fn flush_global_trace() {
     if let Some(rt) = GLOBAL.get() {
         rt.handle.shared.trace.finish(&rt.handle.shared);

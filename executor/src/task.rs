@@ -2,8 +2,8 @@
 //!
 //! # How a task is built (gmp's G)
 //!
-//! A task is an `async_task` allocation: a header, the [`TaskMeta`] below, and
-//! the user's future wrapped in a [`TaskFuture`]. The scheduler moves it around
+//! A task is an `async_task` allocation: a header, the `TaskMeta` below, and
+//! the user's future wrapped in a `TaskFuture`. The scheduler moves it around
 //! as an `async_task::Runnable`, one pointer wide.
 //!
 //! * The schedule function is a zero-sized `fn` item: the runtime is reached
@@ -16,11 +16,11 @@
 //!   completes with `JoinError::Panic` and its worker keeps running. It also
 //!   drops the future itself, inside `catch_unwind` (right after `Ready`, on
 //!   abort, and in its own destructor), and the output slot is a
-//!   [`CatchDrop`]: async-task runs those destructors under an
+//!   `CatchDrop`: async-task runs those destructors under an
 //!   abort-on-panic guard, so a panicking destructor would otherwise abort
 //!   the process. A task whose future panics while being dropped after
 //!   completing reports `JoinError::Panic`.
-//! * Each task has an [`Id`](crate::task::Id), packed with the abort flag in
+//! * Each task has an [`Id`], packed with the abort flag in
 //!   one word of the metadata; the wrapper makes it this thread's current id
 //!   around each poll (`task_id.rs`).
 //! * The first time a task returns `Pending` its waker is put in the runtime's
@@ -52,23 +52,24 @@ pub(crate) type TaskOutput<T> = CatchDrop<Result<T, JoinErrorRepr>>;
 
 /// Bit of `TaskMeta::id_flags`: the task has been asked to stop by `abort`.
 const ABORTED: u64 = 1 << 63;
-/// Bit of `TaskMeta::id_flags`: the task's future has been dropped (it
-/// completed, panicked or was cancelled).
-const DONE: u64 = 1 << 62;
 /// The bits of `TaskMeta::id_flags` that hold the id.
-const ID_MASK: u64 = DONE - 1;
+const ID_MASK: u64 = ABORTED - 1;
+/// `TaskMeta::parked_key` once the task's future has been dropped (it
+/// completed, panicked or was cancelled): a plain store, no locked
+/// instruction, at the end of every task.
+const DONE_KEY: usize = usize::MAX;
 
 /// Per-task data stored inside the task allocation, next to the future.
 pub(crate) struct TaskMeta {
     /// The runtime the task belongs to: wakes are scheduled there.
     pub(crate) shared: Arc<Shared>,
-    /// The task's [`Id`] in the low 62 bits, and the `ABORTED` and `DONE`
-    /// bits. The id is written at creation; `abort` sets `ABORTED`; the
-    /// wrapper reads it before every poll and sets `DONE` when it drops the
-    /// future. One word, so ids cost a parked task no memory.
+    /// The task's [`Id`] in the low 63 bits, and the `ABORTED` bit. The id is
+    /// written at creation; `abort` sets `ABORTED`; the wrapper reads it
+    /// before every poll. One word, so ids cost a parked task no memory.
     id_flags: AtomicU64,
     /// Key of the task's waker in `shared.registry` plus one; 0 while the task
-    /// has not parked yet. Written by the wrapper, read by `abort`.
+    /// has not parked yet; `DONE_KEY` once its future is gone. Written by the
+    /// wrapper, read by `abort` and `AbortHandle::is_finished`.
     parked_key: AtomicUsize,
 }
 
@@ -96,7 +97,7 @@ impl TaskMeta {
     /// Whether the task's future has been dropped (it ended one way or
     /// another).
     pub(crate) fn is_done(&self) -> bool {
-        self.id_flags.load(Ordering::Acquire) & DONE != 0
+        self.parked_key.load(Ordering::Acquire) == DONE_KEY
     }
 
     /// Asks the task to stop: its next poll drops the future instead.
@@ -108,7 +109,7 @@ impl TaskMeta {
     pub(crate) fn abort(&self) {
         self.id_flags.fetch_or(ABORTED, Ordering::SeqCst);
         let key = self.parked_key.load(Ordering::SeqCst);
-        if key != 0 {
+        if key != 0 && key != DONE_KEY {
             self.shared.registry.wake(key - 1);
         }
     }
@@ -206,7 +207,7 @@ pin_project_lite::pin_project! {
             // A future dropped without finishing (shutdown, a dropped
             // runnable): its destructor may panic too.
             forget_payload(drop_future(this.future));
-            this.meta.id_flags.fetch_or(DONE, Ordering::Release);
+            this.meta.parked_key.store(DONE_KEY, Ordering::Release);
             this.meta.shared.alive.ended();
         }
     }

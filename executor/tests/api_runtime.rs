@@ -139,11 +139,12 @@ fn shutdown_background_returns_with_a_poll_stuck() {
     // Returns although the poll is still stuck (it is released only below).
     rt.shutdown_background();
     assert!(!release.load(Ordering::SeqCst));
+    release.store(true, Ordering::SeqCst);
+    // The stuck poll ends; the background shutdown finishes the teardown:
+    // the parked task's future is dropped.
     assert!(futures::executor::block_on(parked)
         .unwrap_err()
         .is_cancelled());
-    release.store(true, Ordering::SeqCst);
-    // The stuck task finishes its poll; the background shutdown drops it.
     let _ = futures::executor::block_on(stuck);
 }
 

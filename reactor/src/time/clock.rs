@@ -10,7 +10,7 @@
 //!   blocking pool); a [`Sleep`](super::Sleep) created there takes the clock
 //!   with it and arms its timer in the clock's map, not in the reactor's.
 //! - Virtual time is `anchor_virtual` while paused, and `anchor_virtual +
-//!   (real now - anchor_real)` while running; [`Clock::advance`] moves the
+//!   (real now - anchor_real)` while running; [`Clock::advance_now`] moves the
 //!   anchor forward (only while paused). Virtual time never goes backwards.
 //! - Timers fire (their wakers are woken) once virtual now has reached their
 //!   deadline: at once on `advance`, and by the runtime's clock thread, which
