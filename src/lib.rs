@@ -33,7 +33,10 @@ pub use gmp_executor::{
     JoinHandle, Metrics, ProcMetrics, Runtime, YieldNow,
 };
 pub use gmp_macros::{main, test};
-pub use gmp_reactor::{net, time, Async};
+pub use gmp_reactor::{net, signal, time, Async};
+
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub mod compat;
 
 #[doc(hidden)]
 pub use gmp_executor::__private;
