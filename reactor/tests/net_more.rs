@@ -286,3 +286,18 @@ fn unix_accept_and_into_std() {
         std::fs::remove_file(&path).expect("cleanup");
     });
 }
+
+#[test]
+fn many_concurrent_host_name_lookups_all_resolve() {
+    block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // 32 lookups at once share the resolver's few threads.
+        let lookups = (0..32).map(|_| TcpStream::connect(("localhost", port)));
+        let streams = timeout(LIMIT, futures::future::join_all(lookups))
+            .await
+            .expect("lookups stalled");
+        let ok = streams.iter().filter(|s| s.is_ok()).count();
+        assert_eq!(ok, 32, "{:?}", streams.iter().find(|s| s.is_err()));
+    });
+}

@@ -78,7 +78,9 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<V
     }))?;
     match rx.await {
         Ok(result) => result,
-        Err(oneshot::Canceled) => Err(io::Error::other("the name lookup panicked")),
+        Err(oneshot::Canceled) => Err(io::Error::other(
+            "the name lookup panicked or its resolver thread could not start",
+        )),
     }
 }
 
