@@ -71,6 +71,7 @@ async fn hyper_client(addr: SocketAddr, n: usize) {
         .expect("handshake");
     gmp::spawn(conn);
     for _ in 0..n {
+        sender.ready().await.expect("connection ready");
         let req = hyper::Request::get("/")
             .header("host", "localhost")
             .body(Full::new(Bytes::new()))
