@@ -284,7 +284,7 @@ impl AsRawFd for TcpListener {
 
 /// A TCP connection.
 ///
-/// Implements [`AsyncRead`] and [`AsyncWrite`], also for `&TcpStream` so that
+/// Implements [`AsyncRead`](futures::io::AsyncRead) and [`AsyncWrite`](futures::io::AsyncWrite), also for `&TcpStream` so that
 /// reading and writing can happen in two tasks at once.
 ///
 /// # Examples

@@ -146,7 +146,7 @@ impl AsRawFd for UnixListener {
 
 /// A Unix domain stream socket.
 ///
-/// Implements [`AsyncRead`] and [`AsyncWrite`], also for `&UnixStream`.
+/// Implements [`AsyncRead`](futures::io::AsyncRead) and [`AsyncWrite`](futures::io::AsyncWrite), also for `&UnixStream`.
 ///
 /// # Examples
 ///
