@@ -78,6 +78,7 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Compat<F> {
+        /// The wrapped future, polled inside the tokio context.
         #[pin]
         inner: F,
     }
