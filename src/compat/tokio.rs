@@ -78,8 +78,9 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Compat<F> {
-        /// The wrapped future, polled inside the tokio context.
         #[pin]
+        // The wrapped future, polled inside the tokio context (pin-project-lite
+        // takes no doc comments on fields).
         inner: F,
     }
 }
