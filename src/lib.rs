@@ -35,7 +35,10 @@ pub use gmp_executor::{
     YieldNow,
 };
 pub use gmp_macros::{main, test};
-pub use gmp_reactor::{net, time, Async};
+pub use gmp_reactor::{net, signal, time, Async};
+
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub mod compat;
 
 pub mod sync {
     //! Go's `sync` package, the part a task needs: [`WaitGroup`].

@@ -8,6 +8,7 @@
 //! - [`Async`] wraps any file descriptor; [`net`] has the TCP, UDP and Unix
 //!   socket types, all implementing the `futures::io` traits.
 //! - [`time`] has `sleep`, `timeout` and `interval`.
+//! - [`signal`] has `ctrl_c` and the `Signals` stream.
 //! - [`coop`] is the cooperative budget that makes gmp's own futures yield
 //!   after 128 operations inside one task poll.
 //!
@@ -41,6 +42,7 @@ pub mod coop;
 mod driver;
 pub mod net;
 mod reactor;
+pub mod signal;
 mod source;
 mod sys;
 pub mod time;

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use gmp_reactor::net::TcpListener;
@@ -31,8 +31,23 @@ fn set_soft_fd_limit(soft: libc::rlim_t) -> libc::rlimit {
     }
 }
 
+/// The least time `n` back-off waits take: 5 ms, 10 ms, 20 ms... between
+/// consecutive `EMFILE` errors (capped at 1 s, not reached here).
+fn least_backoff_span(n: u32) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut wait = Duration::from_millis(5);
+    for _ in 1..n {
+        total += wait;
+        wait = (wait * 2).min(Duration::from_secs(1));
+    }
+    total
+}
+
+/// An accept loop that logs `EMFILE` and goes on at once (no sleep of its
+/// own): before the back-off, `accept` answered `EMFILE` again without ever
+/// returning `Pending`, so this loop spun (and `join!` never ran the freer).
 #[test]
-fn accept_loop_survives_emfile_and_accepts_once_descriptors_free_up() {
+fn accept_loop_survives_emfile_without_spinning_and_accepts_once_descriptors_free_up() {
     block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -57,14 +72,23 @@ fn accept_loop_survives_emfile_and_accepts_once_descriptors_free_up() {
         }
 
         let emfile_seen = Cell::new(0u32);
+        let span = Cell::new(None::<(Instant, Instant)>);
         let server = async {
             let mut accepted = 0;
             while accepted < 2 {
                 match listener.accept().await {
                     Ok(_) => accepted += 1,
                     Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
+                        // "Log it and go on", with no back-off of our own.
+                        let now = Instant::now();
+                        let first = span.get().map_or(now, |(first, _)| first);
+                        span.set(Some((first, now)));
                         emfile_seen.set(emfile_seen.get() + 1);
-                        sleep(Duration::from_millis(1)).await; // back off, as Go does
+                        if emfile_seen.get() > 1000 {
+                            return Err(io::Error::other(
+                                "accept answered EMFILE 1000 times: the loop spins",
+                            ));
+                        }
                     }
                     Err(e) => return Err(e),
                 }
@@ -72,7 +96,7 @@ fn accept_loop_survives_emfile_and_accepts_once_descriptors_free_up() {
             io::Result::Ok(accepted)
         };
         let freer = async {
-            while emfile_seen.get() == 0 {
+            while emfile_seen.get() < 3 {
                 sleep(Duration::from_millis(1)).await;
             }
             hog.clear(); // descriptors free up
@@ -81,7 +105,18 @@ fn accept_loop_survives_emfile_and_accepts_once_descriptors_free_up() {
         // SAFETY: restores the limits read above.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
         assert_eq!(accepted?, 2, "connections accepted after EMFILE");
-        assert!(emfile_seen.get() > 0, "accept never reported EMFILE");
+        let n = emfile_seen.get();
+        assert!(
+            n >= 3,
+            "accept reported EMFILE {n} times, expected 3 or more"
+        );
+        let (first, last) = span.get().expect("EMFILE was seen");
+        assert!(
+            last - first >= least_backoff_span(n),
+            "{n} EMFILE errors came {:?} apart, less than the back-off's {:?}",
+            last - first,
+            least_backoff_span(n)
+        );
         io::Result::Ok(())
     })
     .expect("EMFILE test");

@@ -2,16 +2,17 @@
 //!
 //! [`ToSocketAddrs`] is sealed. Each implementation says whether it is
 //! already a list of addresses (literal IPs, `SocketAddr`s: resolved inline)
-//! or a host name that needs a lookup. Lookups run `std`'s resolver on a
-//! short-lived thread named `gmp-resolve`, and the caller awaits its answer
-//! through a oneshot channel, so a slow DNS server never blocks the caller's
-//! thread.
-
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::thread;
+//! or a host name that needs a lookup. Lookups run `std`'s resolver on the
+//! small bounded pool of [`super::resolver`] (threads named `gmp-resolve`),
+//! and the caller awaits its answer through a oneshot channel, so a slow DNS
+//! server never blocks the caller's thread, and a burst of lookups never
+//! starts more than a few threads.
 
 use futures::channel::oneshot;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use super::resolver::Pool;
 
 /// Addresses accepted by gmp's socket constructors.
 ///
@@ -59,7 +60,7 @@ pub(crate) mod sealed {
 
 use sealed::{Resolve, Sealed};
 
-/// Resolves `addr`, looking host names up on another thread.
+/// Resolves `addr`, looking host names up on the resolver pool.
 pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<SocketAddr>> {
     let lookup: Box<dyn FnOnce() -> io::Result<Vec<SocketAddr>> + Send> = match addr.to_resolve() {
         Resolve::Done(result) => return result,
@@ -71,15 +72,15 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<V
         }),
     };
     let (tx, rx) = oneshot::channel();
-    thread::Builder::new()
-        .name("gmp-resolve".into())
-        .spawn(move || {
-            // The receiver may be gone (the caller gave up): nothing to do.
-            let _ = tx.send(lookup());
-        })?;
+    Pool::global().submit(Box::new(move || {
+        // The receiver may be gone (the caller gave up): nothing to do.
+        let _ = tx.send(lookup());
+    }))?;
     match rx.await {
         Ok(result) => result,
-        Err(oneshot::Canceled) => Err(io::Error::other("the name resolution thread panicked")),
+        Err(oneshot::Canceled) => Err(io::Error::other(
+            "the name lookup panicked or its resolver thread could not start",
+        )),
     }
 }
 

@@ -12,7 +12,15 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::sys::{self, RawAddr};
+use std::os::fd::OwnedFd;
+
+use futures::ready;
+use socket2::{Domain, SockAddr, Type};
+
+use super::backoff::AcceptBackoff;
+use crate::source::Direction;
+use crate::sys;
+use crate::time::sleep_until;
 use crate::Async;
 
 /// A Unix domain socket server.
@@ -36,6 +44,9 @@ use crate::Async;
 pub struct UnixListener {
     /// The listening socket, registered with the reactor.
     inner: Async<std::os::unix::net::UnixListener>,
+    /// When the next accept may try again after `EMFILE`; written by every
+    /// accept attempt.
+    backoff: AcceptBackoff,
 }
 
 impl UnixListener {
@@ -57,10 +68,13 @@ impl UnixListener {
         listener.set_nonblocking(true)?;
         Ok(UnixListener {
             inner: Async::new_nonblocking(listener)?,
+            backoff: AcceptBackoff::default(),
         })
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection (one `accept4(NONBLOCK|CLOEXEC)`; after
+    /// `EMFILE` and the like, the next call waits first, as
+    /// `TcpListener::accept` does).
     ///
     /// # Examples
     ///
@@ -78,8 +92,19 @@ impl UnixListener {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.inner.read_with(|l| l.accept()).await?;
-        stream.set_nonblocking(true)?;
+        if let Some(until) = self.backoff.pending() {
+            sleep_until(until).await;
+        }
+        let fd = std::future::poll_fn(|cx| {
+            let result = ready!(self
+                .inner
+                .poll_io(Direction::Read, cx, |l| sys::accept(l.as_fd())));
+            self.backoff.record(&result);
+            std::task::Poll::Ready(result.map(|(fd, _)| fd))
+        })
+        .await?;
+        let stream = std::os::unix::net::UnixStream::from(fd);
+        let addr = stream.peer_addr()?;
         Ok((
             UnixStream {
                 inner: Async::new_nonblocking(stream)?,
@@ -121,7 +146,7 @@ impl AsRawFd for UnixListener {
 
 /// A Unix domain stream socket.
 ///
-/// Implements [`AsyncRead`] and [`AsyncWrite`], also for `&UnixStream`.
+/// Implements [`AsyncRead`](futures::io::AsyncRead) and [`AsyncWrite`](futures::io::AsyncWrite), also for `&UnixStream`.
 ///
 /// # Examples
 ///
@@ -164,10 +189,11 @@ impl UnixStream {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let addr = RawAddr::from_path(path.as_ref())?;
-        let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        let connected = sys::connect(fd.as_fd(), &addr)?;
-        let inner = Async::new_nonblocking(std::os::unix::net::UnixStream::from(fd))?;
+        let addr = SockAddr::unix(path.as_ref())?;
+        let socket = sys::socket(Domain::UNIX, Type::STREAM)?;
+        let connected = sys::start_connect(&socket, &addr, |s, a| s.connect(a))?;
+        let stream = std::os::unix::net::UnixStream::from(OwnedFd::from(socket));
+        let inner = Async::new_nonblocking(stream)?;
         if !connected {
             inner.writable().await?;
             if let Some(e) = inner.get_ref().take_error()? {
@@ -260,6 +286,22 @@ impl UnixStream {
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.get_ref().shutdown(how)
+    }
+
+    /// The std stream back, still non-blocking, removed from the reactor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gmp_reactor::net::UnixStream;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// let std_stream = a.into_std()?;
+    /// assert!(std_stream.peer_addr()?.is_unnamed());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        self.inner.into_inner()
     }
 }
 
