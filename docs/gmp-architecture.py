@@ -14,7 +14,7 @@ head (where tasks are taken) on the right.
 import os
 from xml.sax.saxutils import escape
 
-W, H = 1400, 1250
+W, H = 1400, 1232
 INK = "#1f2937"
 GREY = "#475569"
 STEP = "#1e3a8a"  # find_runnable steps
@@ -383,7 +383,7 @@ def arrows():
     text(244, 676, "CAS InPoll(seq) → Owned, handoffp", size=10, fill=HAND)
     # sysmon sets P1's preempt flag.
     path("M440,700 L560,652", ARRIVE, "a-arrive", dash="2 3")
-    text(452, 690, "preempt", size=10, fill=ARRIVE)
+    text(446, 680, "preempt", size=10, fill=ARRIVE)
     # h: spawn_blocking.
     path("M700,650 V688", ARRIVE, "a-arrive")
     badge(700, 669, "h", "arrive")
@@ -391,7 +391,7 @@ def arrows():
 
 
 def legend():
-    box(20, 930, 1360, 305, "#f8fafc", "#94a3b8")
+    box(20, 930, 1360, 287, "#f8fafc", "#94a3b8")
     text(34, 954, "Where an M looks for its next task, in order (find_runnable, machine/mod.rs)", size=13, weight="bold")
     steps = [
         ("1", "every 61st tick: 1 task from the GRQ; then the reactor without blocking (once per tick value)"),
