@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 /// (Go's `Gosched` uses the GRQ, at one lock per yield; the per-P ring gives
 /// the same order without the lock.) A task whose M lost its P during the
 /// poll (a hand-off, `block_in_place`) goes to the GRQ, as any wake off a P
-/// does; under [`block_on`](crate::block_on) the future is simply polled
+/// does; under [`block_on`](crate::block_on()) the future is simply polled
 /// again.
 ///
 /// # Examples
