@@ -5,28 +5,56 @@
 //! * **retakes** Ps from Ms stuck inside one task poll (a blocking syscall, a
 //!   long computation) and hands them to other Ms (`Shared::handoffp`);
 //! * sets a P's **preempt** flag when the same scheduling tick has lasted
-//!   10 ms, so a `runnext` ping-pong chain gives way to the LRQ;
-//! * **polls the reactor** without blocking when nobody has for 10 ms;
+//!   [`TIME_SLICE`] (10 ms): the P's next `runnext` task then goes to the
+//!   GRQ instead of inheriting the slice (Go puts a preempted goroutine on the
+//!   global queue), so a `runnext` ping-pong chain gives way;
+//! * **polls the reactor** without blocking when nobody has for
+//!   [`REACTOR_POLL_GAP`] (10 ms); sysmon holds no P, so the woken tasks go to
+//!   the GRQ;
 //! * prints the **schedtrace** line when `GMP_SCHEDTRACE` asks for it.
 //!
 //! # The retake rule
 //!
-//! sysmon reads each P's ownership word. A P in `InPoll(seq)` whose `seq` it
-//! already saw at its previous wake-up has been inside one poll for at least
-//! one sysmon interval. sysmon takes it (CAS `InPoll(seq)` → `Owned`) when
+//! sysmon reads each P's ownership word. A P in `InPoll(seq)` (or
+//! `Pushing(seq)`) whose `seq` it already saw at an earlier wake-up has been
+//! inside one poll since then. sysmon takes it (CAS `InPoll(seq)` → `Owned`,
+//! `ProcState::try_retake`) when
 //!
-//! * the P has runnable work: its `runnext` or LRQ, or the GRQ while no P is
-//!   idle to take it; or
-//! * the poll has lasted [`FORCE_RETAKE`] (10 ms) by sysmon's clock anyway,
-//!   so that new work finds the P.
+//! * the poll has lasted [`HANDOFF_AFTER`] (1 ms) by sysmon's clock, the P is
+//!   needed — it has runnable work of its own (`runnext`, the LRQ, the
+//!   yielded ring), or no P is idle and no M spins, so nobody else would pick
+//!   up work arriving now — **and** the M's thread is not running: the kernel
+//!   says it is blocked (`kernel::thread_is_running` reads the state letter
+//!   of `/proc/self/task/<tid>/stat`; anything but `R`, or a thread id or
+//!   file that cannot be read, counts as not running). A computing poll keeps
+//!   its P: handing it off would only add a runnable thread to busy CPUs; or
+//! * the poll has lasted [`FORCE_RETAKE`] (10 ms), running or not, needed or
+//!   not, so that new work finds the P.
+//!
+//! A P that is `Owned` (its M is in the scheduler, between polls) is never
+//! taken: that M releases it itself.
 //!
 //! # The interval
 //!
-//! 20 µs after a retake; doubled after 1 ms without one, up to 1 ms while a
-//! P is held by an M (so a blocked poll costs its P's other tasks about
-//! 1–2 ms, not 10–20) and up to 10 ms otherwise. When every P is idle sysmon
-//! sleeps until a P is taken from the idle list (or the next schedtrace line
-//! is due), so an idle program costs no CPU.
+//! [`MIN_DELAY`] (20 µs) after a retake or after the deep sleep; after 50
+//! wake-ups in a row without a retake it doubles at each wake-up, up to
+//! [`BUSY_MAX_DELAY`] (1 ms) while any P is held by an M (not idle), so a
+//! blocked poll costs its P's other tasks 1–3 ms (sysmon first sees the poll
+//! up to one interval after it began, then waits `HANDOFF_AFTER`, then up to
+//! one more interval), not 10–20; and up to [`MAX_DELAY`] (10 ms) when no P
+//! is held.
+//!
+//! # The deep sleep
+//!
+//! When every P is idle sysmon sleeps until a P is taken from the idle list
+//! (`pidleget` calls `SysmonState::wake_if_sleeping`), or the next
+//! schedtrace line is due, or the runtime stops, so an idle program costs no
+//! CPU. `sleeping` and `npidle` are a Dekker pair (a SeqCst fence between
+//! store and load on each side), and sysmon checks "every P idle" while it
+//! holds the lock of its condition variable, which only the wait releases;
+//! `wake_if_sleeping` notifies under that lock, so a wake-up cannot fall
+//! between the check and the wait (the loom model
+//! `sysmon_deep_sleep_is_woken_when_a_proc_is_taken`).
 
 use std::time::{Duration, Instant};
 

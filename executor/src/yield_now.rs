@@ -6,11 +6,18 @@ use std::task::{Context, Poll};
 
 /// Yields to the other runnable tasks of this P (Go's `Gosched`).
 ///
-/// The task wakes itself while it runs, so the scheduler puts it at the tail
-/// of its P's LRQ, behind every other runnable task of that P; the P checks
-/// the GRQ and the reactor at its regular intervals as usual. (Go's `Gosched`
-/// uses the GRQ, at one lock per yield; the LRQ tail gives the same guarantee
-/// for the tasks of this P without the lock.)
+/// The task wakes itself while it runs, so the scheduler puts it in its P's
+/// ring of yielded tasks (not `runnext`, not the LRQ). The M drains that ring
+/// only after `runnext`, the LRQ, the GRQ and the reactor have had their
+/// turn, so the yielder runs again behind every other runnable task of its P
+/// and after the global queue. And once a yielder has waited
+/// `YIELD_INTERVAL` (61) polls on its P, it runs ahead of all of those, so no
+/// chain of wakes through `runnext` or the LRQ keeps it waiting for ever.
+/// (Go's `Gosched` uses the GRQ, at one lock per yield; the per-P ring gives
+/// the same order without the lock.) A task whose M lost its P during the
+/// poll (a hand-off, `block_in_place`) goes to the GRQ, as any wake off a P
+/// does; under [`block_on`](crate::block_on()) the future is simply polled
+/// again.
 ///
 /// # Examples
 ///

@@ -1,4 +1,5 @@
-//! The reactor's timer wheel: an ordered map from deadline to waker.
+//! The reactor's timers: an ordered map (a `BTreeMap`) from deadline to
+//! waker, earliest first; not a timer wheel.
 //!
 //! Protocol:
 //!
