@@ -63,7 +63,7 @@ const DESTRUCTOR_PANICS: bool = true;
 /// while a task is inside a poll and that poll then returns `Pending`, the
 /// task's future is never dropped (the registry's wakers were taken before
 /// it parked; nothing wakes it again). Turn on once that is fixed.
-const SHORT_SHUTDOWN_TIMEOUTS: bool = false;
+const SHORT_SHUTDOWN_TIMEOUTS: bool = true;
 
 /// The `shutdown_timeout` limit while [`SHORT_SHUTDOWN_TIMEOUTS`] is off.
 const LONG_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);

@@ -10,8 +10,8 @@
 //!   through the task's metadata and the thread-local M context, so a wake
 //!   clones no captured state.
 //! * `ScheduleInfo::woken_while_running` tells a task that woke itself while it
-//!   ran (a yield) from one woken by somebody else: the first goes to the tail
-//!   of the LRQ, the second to `runnext` (design §2).
+//!   ran (a yield) from one woken by somebody else: the first goes to the
+//!   P's yielded ring, the second to `runnext` (design §2).
 //! * The wrapper catches a panic of the user's future, so a panicking task
 //!   completes with `JoinError::Panic` and its worker keeps running. It also
 //!   drops the future itself, inside `catch_unwind` (right after `Ready`, on
@@ -276,6 +276,14 @@ impl<F: Future> TaskFuture<'_, F> {
                         // `abort` ran before it could see our key.
                         cx.waker().wake_by_ref();
                     }
+                }
+                if meta.shared.is_closing() {
+                    // Shutdown gave up waiting for this poll and may have
+                    // emptied the registry already: nobody else would wake
+                    // us, so wake ourselves, and the schedule function drops
+                    // the task. (Before `closing` is set, shutdown's
+                    // `take_all` comes after our registration and finds it.)
+                    cx.waker().wake_by_ref();
                 }
                 Poll::Pending
             }

@@ -238,7 +238,7 @@ impl Worker {
         // producer published with a Release store (or a swap) and then read
         // `nmspinning` after its own SeqCst fence in `wakep`. Without a fence
         // here too, both sides may read the old values (found by the loom
-        // model `park`).
+        // earlier hand-written park model; the runtime models run this code).
         fence(Ordering::SeqCst);
     }
 

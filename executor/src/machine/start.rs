@@ -20,7 +20,7 @@
 //!   again; an M putting its P down publishes it and then reads
 //!   `needspinning`: one of the two acts (`find.rs`, `give_back_p`).
 //!
-//! The loom models `src/loom_tests/park.rs` run these functions, with the real
+//! The loom models in `src/loom_tests/runtime.rs` run these functions, with the real
 //! M loop, under the model checker.
 
 use std::io;

@@ -6,7 +6,7 @@
 //! under the park lock and then notifies the reactor. The M checks for a
 //! handed P once it holds the reactor's poll lock (`try_poll_unless`), so the
 //! hand-over either is seen there or ends the very wait it would have
-//! missed (the loom model `reactor_hand`).
+//! missed (the loom model `runtime::a_remote_spawn_wakes_the_m_in_the_reactor`).
 
 use std::task::Waker;
 use std::time::Duration;
