@@ -39,9 +39,12 @@
 mod async_io;
 pub mod coop;
 mod driver;
+#[cfg(all(test, gmp_loom))]
+mod loom_tests;
 pub mod net;
 mod reactor;
 mod source;
+mod sync;
 mod sys;
 pub mod time;
 mod timer;
