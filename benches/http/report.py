@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Summarises benches/http/run.sh: medians and min-max per runtime and config.
+
+Usage: report.py OUT_DIR [--latency-json PATH]
+Reads OUT_DIR/runs.jsonl (and strace.jsonl if present). With --latency-json,
+writes the latency percentiles of the 1t1024 run with the median throughput
+of each runtime as {"meta": {...}, "series": {rt: [[p, us], ...]}}.
+"""
+import json
+import os
+import statistics
+import sys
+
+
+def load(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def pct(run, p):
+    for q, us in run["wrk"]["percentiles"]:
+        if q == p:
+            return us
+    raise KeyError(p)
+
+
+def fmt(values, unit=""):
+    med = statistics.median(values)
+    return f"{med:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+
+
+def main():
+    out = sys.argv[1]
+    runs = load(os.path.join(out, "runs.jsonl"))
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["config"], r["runtime"]), []).append(r)
+    print("config  runtime  req/s (min-max)  p50 ms  p99 ms  CPU us/req  ctx-sw/req  runs")
+    for (cfg, rt), rs in groups.items():
+        reqs = [r["wrk"]["requests"] / (r["wrk"]["duration_us"] / 1e6) for r in rs]
+        cpu = [r["cpu_ticks"] / r["hz"] * 1e6 / r["wrk"]["requests"] for r in rs]
+        ctx = [r["ctx"] / r["wrk"]["requests"] for r in rs]
+        p50 = [pct(r, 50) / 1000 for r in rs]
+        p99 = [pct(r, 99) / 1000 for r in rs]
+        errs = sum(r["wrk"]["errors"] for r in rs)
+        print(f"{cfg:7} {rt:7}  {fmt([x / 1000 for x in reqs], 'k')}  {fmt(p50)}  "
+              f"{fmt(p99)}  {fmt(cpu)}  {fmt(ctx)}  {len(rs)}"
+              + (f"  errors={errs}" if errs else ""))
+    for r in load(os.path.join(out, "strace.jsonl")):
+        n = r["wrk"]["requests"]
+        print(f"strace {r['config']} {r['runtime']}: {r['strace_calls']} syscalls / {n} "
+              f"requests = {r['strace_calls'] / n:.2f} per request")
+    if "--latency-json" in sys.argv:
+        path = sys.argv[sys.argv.index("--latency-json") + 1]
+        series = {}
+        for (cfg, rt), rs in groups.items():
+            if cfg != "1t1024":
+                continue
+            rs = sorted(rs, key=lambda r: r["wrk"]["requests"])
+            series[rt] = rs[len(rs) // 2]["wrk"]["percentiles"]
+        meta = json.loads(os.environ.get("HTTP_META", "{}"))
+        meta.setdefault("config", "1 server thread pinned to CPU 0, 1024 connections, wrk -t1 on CPU 1")
+        meta.setdefault("unit", "microseconds")
+        meta.setdefault("run", "the run with the median throughput of each runtime")
+        with open(path, "w") as f:
+            json.dump({"meta": meta, "series": series}, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
