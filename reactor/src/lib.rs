@@ -42,6 +42,7 @@ mod driver;
 #[cfg(all(test, gmp_loom))]
 mod loom_tests;
 pub mod net;
+mod nowait;
 mod reactor;
 mod source;
 mod sync;

@@ -108,10 +108,14 @@ pub struct Reactor {
 /// Buffers reused by every poll.
 #[derive(Debug)]
 struct PollState {
-    /// Events returned by the OS.
+    /// Events returned by `Poller::wait`.
     events: Events,
+    /// What was reported, as `(key, readable, writable)`, from either wait.
+    reported: Vec<(usize, bool, bool)>,
     /// Sources of those events with what was reported, looked up in one go.
-    ready: Vec<(Arc<Source>, Event)>,
+    ready: Vec<(Arc<Source>, bool, bool)>,
+    /// The raw non-blocking wait's buffer (see `crate::nowait`).
+    nowait: crate::nowait::Buffer,
 }
 
 impl Reactor {
@@ -140,7 +144,9 @@ impl Reactor {
                 poller,
                 poll: Mutex::new(PollState {
                     events: Events::with_capacity(capacity),
+                    reported: Vec::new(),
                     ready: Vec::new(),
+                    nowait: crate::nowait::Buffer::new(EVENTS_CAPACITY),
                 }),
                 sources: Mutex::new(HashMap::new()),
                 next_key: AtomicUsize::new(0),
@@ -289,7 +295,12 @@ impl Reactor {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
         self.owner.store(owner, Ordering::SeqCst);
-        let PollState { events, ready } = &mut *state;
+        let PollState {
+            events,
+            reported,
+            ready,
+            nowait,
+        } = &mut *state;
         let before = wakers.len();
 
         // Fire what is due, and publish how long we are going to wait under
@@ -321,7 +332,15 @@ impl Reactor {
         };
 
         events.clear();
-        let result = self.poller.wait(events, wait);
+        reported.clear();
+        let result = if wait == Some(Duration::ZERO) {
+            // One syscall instead of `Poller::wait`'s five.
+            crate::nowait::poll(&self.poller, nowait, events, reported)
+        } else {
+            let waited = self.poller.wait(events, wait);
+            reported.extend(events.iter().map(|e| (e.key, e.readable, e.writable)));
+            waited.map(drop)
+        };
 
         if wait != Some(Duration::ZERO) {
             self.blocked.store(false, Ordering::SeqCst);
@@ -340,13 +359,13 @@ impl Reactor {
         {
             let sources = lock(&self.sources);
             ready.extend(
-                events
+                reported
                     .iter()
-                    .filter_map(|ev| sources.get(&ev.key).map(|s| (Arc::clone(s), ev))),
+                    .filter_map(|&(key, r, w)| sources.get(&key).map(|s| (Arc::clone(s), r, w))),
             );
         }
-        for (source, event) in ready.drain(..) {
-            source.deliver(&self.io_waiters, event.readable, event.writable, wakers);
+        for (source, readable, writable) in ready.drain(..) {
+            source.deliver(&self.io_waiters, readable, writable, wakers);
         }
 
         // Timers that came due while we waited.
