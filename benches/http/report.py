@@ -26,6 +26,17 @@ def pct(run, p):
     raise KeyError(p)
 
 
+def strace_calls(path):
+    """Per-syscall call counts from an `strace -c` table."""
+    calls = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+                calls[parts[-1]] = calls.get(parts[-1], 0) + int(parts[3])
+    return calls
+
+
 def fmt(values, unit=""):
     med = statistics.median(values)
     return f"{med:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
@@ -39,6 +50,12 @@ def main():
         groups.setdefault((r["config"], r["runtime"]), []).append(r)
     print("config  runtime  req/s (min-max)  p50 ms  p99 ms  CPU us/req  ctx-sw/req  runs")
     for (cfg, rt), rs in groups.items():
+        stalled = [r for r in rs if r["wrk"]["requests"] == 0]
+        rs = [r for r in rs if r["wrk"]["requests"] > 0]
+        if stalled:
+            print(f"{cfg:7} {rt:7}  {len(stalled)} run(s) served no request (stalled)")
+        if not rs:
+            continue
         reqs = [r["wrk"]["requests"] / (r["wrk"]["duration_us"] / 1e6) for r in rs]
         cpu = [r["cpu_ticks"] / r["hz"] * 1e6 / r["wrk"]["requests"] for r in rs]
         ctx = [r["ctx"] / r["wrk"]["requests"] for r in rs]
@@ -50,15 +67,22 @@ def main():
               + (f"  errors={errs}" if errs else ""))
     for r in load(os.path.join(out, "strace.jsonl")):
         n = r["wrk"]["requests"]
-        print(f"strace {r['config']} {r['runtime']}: {r['strace_calls']} syscalls / {n} "
-              f"requests = {r['strace_calls'] / n:.2f} per request")
+        calls = strace_calls(os.path.join(out, r["strace"]))
+        total = sum(calls.values())
+        top = ", ".join(f"{name} {c / n:.2f}" for name, c in
+                        sorted(calls.items(), key=lambda kv: -kv[1])[:8])
+        print(f"strace {r['config']} {r['runtime']}: {total / n:.2f} syscalls/request "
+              f"({n} requests): {top}")
     if "--latency-json" in sys.argv:
         path = sys.argv[sys.argv.index("--latency-json") + 1]
         series = {}
         for (cfg, rt), rs in groups.items():
             if cfg != "1t1024":
                 continue
-            rs = sorted(rs, key=lambda r: r["wrk"]["requests"])
+            rs = sorted((r for r in rs if r["wrk"]["requests"] > 0),
+                        key=lambda r: r["wrk"]["requests"])
+            if not rs:
+                continue
             series[rt] = rs[len(rs) // 2]["wrk"]["percentiles"]
         meta = json.loads(os.environ.get("HTTP_META", "{}"))
         meta.setdefault("config", "1 server thread pinned to CPU 0, 1024 connections, wrk -t1 on CPU 1")
