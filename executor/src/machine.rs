@@ -528,9 +528,30 @@ impl Worker {
                     self.inject_and_run_first(p, wakers);
                     return Some(p);
                 }
+                // Nothing woken (a notification, an edge nobody waits for):
+                // back into the reactor.
+                None if wakers.is_empty() => {}
                 // No idle P: the tasks go to the GRQ (the schedule function
-                // does that off a P), and we look again for a place.
-                None => wakers.into_iter().for_each(std::task::Waker::wake),
+                // does that off a P). Then stop this M, as Go's findRunnable
+                // does, instead of going straight back into the reactor:
+                // every P is held by a running M, which polls the reactor
+                // between tasks and blocks in it when it runs dry (an M
+                // that found the reactor taken gave its P back first, so
+                // `pidleget` would have found it). A third thread taking
+                // every readiness edge costs a context switch each.
+                None => {
+                    wakers.into_iter().for_each(std::task::Waker::wake);
+                    {
+                        let mut sched = shared.lock();
+                        sched.idle_ms.push(self.m.clone());
+                        shared.nmidle.fetch_add(1, Ordering::Relaxed);
+                    }
+                    match self.park_m(None) {
+                        Parked::Handed(p, spinning) => return Some(self.take_p(p, spinning)),
+                        Parked::Exit => return None,
+                        Parked::Retry => continue,
+                    }
+                }
             }
         }
     }
