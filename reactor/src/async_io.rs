@@ -128,7 +128,9 @@ impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R>> Future for IoOp<'_, T, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
         let this = self.get_mut();
         let (handle, dir) = (this.handle, this.dir);
-        handle.poll_op(dir, Slot::Owned(&mut this.slot), cx, &mut this.op)
+        handle.poll_op(dir, Slot::Owned(&mut this.slot), cx, &mut this.op, |_| {
+            false
+        })
     }
 }
 
@@ -407,7 +409,23 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_op(dir, Slot::Shared, cx, op)
+        self.poll_op(dir, Slot::Shared, cx, op, |_| false)
+    }
+
+    /// [`Async::poll_io`] for a stream read into a buffer of `len` bytes: a
+    /// short read (`0 < n < len`) drained the socket's receive buffer, so it
+    /// clears the read readiness too (unless the last event may have carried
+    /// the end of the stream, see [`crate::source`]), and the next read
+    /// waits for an event instead of trying and failing first.
+    #[allow(dead_code)] // used by the stream types of `net` (next commit)
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let drained = move |r: &io::Result<usize>| matches!(r, Ok(n) if *n > 0 && *n < len);
+        self.poll_op(Direction::Read, Slot::Shared, cx, op, drained)
     }
 
     /// One poll of `op` under the budget: [`Source::poll_op`], the
@@ -418,12 +436,13 @@ impl<T: AsFd> Async<T> {
         slot: Slot<'_>,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&io::Result<R>) -> bool,
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         let io = self.get_ref();
         let waiters = Reactor::get().waiters();
         self.source
-            .poll_op(waiters, dir, slot, cx.waker(), || op(io))
+            .poll_op(waiters, dir, slot, cx.waker(), || op(io), drained)
     }
 
     /// `poll_readable`/`poll_writable` after the budget: ready, or wait in

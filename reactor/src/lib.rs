@@ -39,10 +39,10 @@
 mod async_io;
 pub mod coop;
 mod driver;
+mod epoll;
 #[cfg(all(test, gmp_loom))]
 mod loom_tests;
 pub mod net;
-mod nowait;
 mod reactor;
 mod source;
 mod sync;

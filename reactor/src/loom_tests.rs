@@ -17,8 +17,15 @@ use std::task::{Poll, Wake, Waker};
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize as LoomUsize};
 
-use crate::source::{Direction, Slot, Source};
+use crate::source::{Direction, Reported, Slot, Source};
 use crate::sync::{AtomicUsize, Ordering};
+
+/// A readable event without the end of the stream.
+const READ: Reported = Reported {
+    readable: true,
+    writable: false,
+    maybe_closed: false,
+};
 
 /// A waker that records that it was woken.
 struct Flag(AtomicBool);
@@ -46,7 +53,7 @@ fn one_edge(stale: bool) {
         let waiters = Arc::new(AtomicUsize::new(0));
         let bytes = Arc::new(LoomUsize::new(0));
         if stale {
-            source.deliver(&waiters, true, false, &mut Vec::new());
+            source.deliver(&waiters, READ, &mut Vec::new());
         }
 
         let reactor = {
@@ -54,16 +61,21 @@ fn one_edge(stale: bool) {
             loom::thread::spawn(move || {
                 bytes.fetch_add(1, Ordering::SeqCst); // the data arrives...
                 let mut wakers = Vec::new(); // ...then its edge is delivered
-                source.deliver(&waiters, true, false, &mut wakers);
+                source.deliver(&waiters, READ, &mut wakers);
                 wakers.into_iter().for_each(Waker::wake);
             })
         };
 
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(flag.clone());
-        let first = source.poll_op(&waiters, Direction::Read, Slot::Shared, &waker, || {
-            read_one(&bytes)
-        });
+        let first = source.poll_op(
+            &waiters,
+            Direction::Read,
+            Slot::Shared,
+            &waker,
+            || read_one(&bytes),
+            |_| false,
+        );
         reactor.join().expect("reactor thread");
 
         if first.is_pending() {
@@ -71,9 +83,14 @@ fn one_edge(stale: bool) {
                 flag.0.load(Ordering::SeqCst),
                 "the reader waits, yet the edge did not wake it: readiness lost"
             );
-            let again = source.poll_op(&waiters, Direction::Read, Slot::Shared, &waker, || {
-                read_one(&bytes)
-            });
+            let again = source.poll_op(
+                &waiters,
+                Direction::Read,
+                Slot::Shared,
+                &waker,
+                || read_one(&bytes),
+                |_| false,
+            );
             assert!(
                 matches!(again, Poll::Ready(Ok(()))),
                 "woken, the reader must find the byte"

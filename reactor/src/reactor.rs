@@ -34,11 +34,12 @@ use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use polling::{Event, Events, PollMode, Poller};
+use polling::{Events, Poller};
 
 use crate::driver::Driver;
 pub use crate::driver::DriverGuard;
-use crate::source::{lock, Source};
+use crate::epoll;
+use crate::source::{lock, Reported, Source};
 use crate::sync;
 use crate::timer::{PollerWait, Timers};
 
@@ -110,12 +111,12 @@ pub struct Reactor {
 struct PollState {
     /// Events returned by `Poller::wait`.
     events: Events,
-    /// What was reported, as `(key, readable, writable)`, from either wait.
-    reported: Vec<(usize, bool, bool)>,
+    /// What each event reported, by key.
+    reported: Vec<(usize, Reported)>,
     /// Sources of those events with what was reported, looked up in one go.
-    ready: Vec<(Arc<Source>, bool, bool)>,
-    /// The raw non-blocking wait's buffer (see `crate::nowait`).
-    nowait: crate::nowait::Buffer,
+    ready: Vec<(Arc<Source>, Reported)>,
+    /// The raw wait's buffer (see `crate::epoll`).
+    raw: epoll::Buffer,
 }
 
 impl Reactor {
@@ -146,7 +147,7 @@ impl Reactor {
                     events: Events::with_capacity(capacity),
                     reported: Vec::new(),
                     ready: Vec::new(),
-                    nowait: crate::nowait::Buffer::new(EVENTS_CAPACITY),
+                    raw: epoll::Buffer::new(EVENTS_CAPACITY),
                 }),
                 sources: Mutex::new(HashMap::new()),
                 next_key: AtomicUsize::new(0),
@@ -299,7 +300,7 @@ impl Reactor {
             events,
             reported,
             ready,
-            nowait,
+            raw,
         } = &mut *state;
         let before = wakers.len();
 
@@ -333,14 +334,8 @@ impl Reactor {
 
         events.clear();
         reported.clear();
-        let result = if wait == Some(Duration::ZERO) {
-            // One syscall instead of `Poller::wait`'s five.
-            crate::nowait::poll(&self.poller, nowait, events, reported)
-        } else {
-            let waited = self.poller.wait(events, wait);
-            reported.extend(events.iter().map(|e| (e.key, e.readable, e.writable)));
-            waited.map(drop)
-        };
+        // One syscall instead of `Poller::wait`'s five, with `EPOLLRDHUP`.
+        let result = epoll::wait(&self.poller, raw, events, reported, wait);
 
         if wait != Some(Duration::ZERO) {
             self.blocked.store(false, Ordering::SeqCst);
@@ -361,11 +356,11 @@ impl Reactor {
             ready.extend(
                 reported
                     .iter()
-                    .filter_map(|&(key, r, w)| sources.get(&key).map(|s| (Arc::clone(s), r, w))),
+                    .filter_map(|&(key, what)| sources.get(&key).map(|s| (Arc::clone(s), what))),
             );
         }
-        for (source, readable, writable) in ready.drain(..) {
-            source.deliver(&self.io_waiters, readable, writable, wakers);
+        for (source, what) in ready.drain(..) {
+            source.deliver(&self.io_waiters, what, wakers);
         }
 
         // Timers that came due while we waited.
@@ -496,8 +491,9 @@ impl Reactor {
 
     // ----- internal interface of the I/O and timer futures -----
 
-    /// Adds `raw` to the poller, for both directions, edge-triggered: the
-    /// only poller call for it until [`Reactor::remove_source`].
+    /// Adds `raw` to the poller, for both directions and `EPOLLRDHUP`,
+    /// edge-triggered ([`crate::epoll::add`]): the only poller call for it
+    /// until [`Reactor::remove_source`].
     ///
     /// The caller must keep `raw` open until it calls
     /// [`Reactor::remove_source`]; `Async` does.
@@ -507,10 +503,7 @@ impl Reactor {
         lock(&self.sources).insert(key, Arc::clone(&source));
         // SAFETY: `raw` is open (the caller owns it) and is deleted from the
         // poller by `remove_source` before its owner closes it.
-        let added = unsafe {
-            self.poller
-                .add_with_mode(raw, Event::all(key), PollMode::Edge)
-        };
+        let added = unsafe { epoll::add(&self.poller, raw, key) };
         if let Err(e) = added {
             lock(&self.sources).remove(&key);
             return Err(e);

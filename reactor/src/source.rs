@@ -3,8 +3,9 @@
 //!
 //! # Registration: once, edge-triggered
 //!
-//! A source is added to the poller once, for both directions, in edge mode
-//! (`PollMode::Edge`), and deleted once, before its fd is closed. No poller
+//! A source is added to the poller once, for both directions and
+//! `EPOLLRDHUP`, edge-triggered ([`crate::epoll`]), and deleted once, before
+//! its fd is closed. No poller
 //! call is made in between: waiting costs no `epoll_ctl`. The kernel reports
 //! a direction when its state *changes* to ready (and, on `ADD`, if it is
 //! ready already); an error or hang-up reports both directions.
@@ -17,12 +18,16 @@
 //! - `READY`: an event reported the direction ready, and no operation has
 //!   hit `WouldBlock` since. **Set** only by the reactor (`deliver`), which
 //!   bumps the tick in the same atomic step. **Cleared** only by a task whose
-//!   operation hit `WouldBlock`, with a compare-and-swap against the word it
+//!   operation hit `WouldBlock`, or whose stream read came back short (the
+//!   kernel buffer is drained), with a compare-and-swap against the word it
 //!   read *before* the operation: if the tick moved meanwhile, a new event
 //!   came in and the clear fails, so the task retries instead of waiting.
-//!   (A short read does not clear it, as it does in tokio: `polling` does not
-//!   report `EPOLLRDHUP`, so a short read followed by a pending end-of-file
-//!   would look drained, and the end-of-file edge was already delivered.)
+//! - `CLOSED` (read side): the last event may have carried the peer's end of
+//!   stream (`EPOLLRDHUP`, hang-up, error, or flags the reactor could not
+//!   see, see [`crate::epoll`]). Set or reset with `READY` by each read
+//!   event. A short read does not clear a word with `CLOSED`: the end of file
+//!   is still to be read and its edge was delivered already. Once the peer
+//!   has shut down, every later report has `RDHUP`, so `CLOSED` stays set.
 //! - `FRESH`: no event and no `WouldBlock` yet. Operations are tried while
 //!   it is set (a socket is often ready before its first event is read),
 //!   but `readable()`/`writable()` do not count it as readiness (a
@@ -74,8 +79,12 @@ pub(crate) enum Direction {
 const READY: u64 = 1;
 /// "Never reported, never blocked": worth trying an operation.
 const FRESH: u64 = 2;
+/// Read side only: the last event may have come with the peer's end of
+/// stream (`EPOLLRDHUP`, a hang-up, an error, or a report whose flags were
+/// not seen), so a short read does not prove the socket drained.
+const CLOSED: u64 = 4;
 /// The tick is the word shifted right by this much.
-const TICK_SHIFT: u32 = 2;
+const TICK_SHIFT: u32 = 3;
 
 /// One read of a direction's readiness word, kept to clear it later only if
 /// nothing happened in between.
@@ -92,6 +101,23 @@ impl Snapshot {
     pub(crate) fn worth_trying(self) -> bool {
         self.0 & (READY | FRESH) != 0
     }
+
+    /// The last read event may have carried the end of the stream.
+    pub(crate) fn maybe_closed(self) -> bool {
+        self.0 & CLOSED != 0
+    }
+}
+
+/// What one poller event reported for a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reported {
+    /// Readable (or hung up / in error).
+    pub(crate) readable: bool,
+    /// Writable (or hung up / in error).
+    pub(crate) writable: bool,
+    /// The read side may have reached the end of the stream: `EPOLLRDHUP`,
+    /// `EPOLLHUP` or `EPOLLERR`, or flags that were not decoded.
+    pub(crate) maybe_closed: bool,
 }
 
 /// The waiters of one direction of a source.
@@ -184,6 +210,16 @@ impl Source {
         Snapshot(self.readiness[dir as usize].load(Ordering::SeqCst))
     }
 
+    /// Clears the readiness of `dir` after a short stream read, which drained
+    /// the kernel buffer — unless the last event may have carried the end of
+    /// the stream: that end-of-file is still to be read, and its edge was
+    /// delivered already.
+    pub(crate) fn clear_if_drained(&self, dir: Direction, seen: Snapshot) {
+        if !seen.maybe_closed() {
+            self.clear_readiness(dir, seen);
+        }
+    }
+
     /// Clears the readiness of `dir` if it is still `seen` (no event came in
     /// since). False: it moved, so whoever read `seen` must try again.
     pub(crate) fn clear_readiness(&self, dir: Direction, seen: Snapshot) -> bool {
@@ -248,8 +284,9 @@ impl Source {
 
     /// The task's side of the protocol: tries `op` while the readiness word
     /// of `dir` says it may succeed, clears the readiness it saw when `op`
-    /// hits `WouldBlock` (trying again if an event came in meanwhile), and
-    /// waits in `slot` once the direction is not ready.
+    /// hits `WouldBlock` (trying again if an event came in meanwhile) or
+    /// when `drained` says its result emptied the kernel buffer, and waits in
+    /// `slot` once the direction is not ready.
     pub(crate) fn poll_op<R>(
         &self,
         waiters: &AtomicUsize,
@@ -257,6 +294,7 @@ impl Source {
         mut slot: Slot<'_>,
         waker: &Waker,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&io::Result<R>) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let seen = self.readiness(dir);
@@ -269,7 +307,12 @@ impl Source {
                         continue;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    result => return Poll::Ready(result),
+                    result => {
+                        if drained(&result) {
+                            self.clear_if_drained(dir, seen);
+                        }
+                        return Poll::Ready(result);
+                    }
                 }
             }
             let reslot = match &mut slot {
@@ -322,18 +365,22 @@ impl Source {
     pub(crate) fn deliver(
         &self,
         waiters: &AtomicUsize,
-        readable: bool,
-        writable: bool,
+        event: Reported,
         wakers: &mut Vec<Waker>,
     ) -> usize {
-        let dirs = [(Direction::Read, readable), (Direction::Write, writable)];
+        let dirs = [
+            (Direction::Read, event.readable),
+            (Direction::Write, event.writable),
+        ];
+        let closed = if event.maybe_closed { CLOSED } else { 0 };
         for (dir, _) in dirs.iter().filter(|(_, ready)| *ready) {
-            // The only writer of READY: a CAS loop, so a task's clear that
-            // raced with us fails on the moved tick.
+            let flags = READY | if *dir == Direction::Read { closed } else { 0 };
+            // The only writer of READY and CLOSED: a CAS loop, so a task's
+            // clear that raced with us fails on the moved tick.
             let _ = self.readiness[*dir as usize].fetch_update(
                 Ordering::SeqCst,
                 Ordering::SeqCst,
-                |word| Some(((word >> TICK_SHIFT).wrapping_add(1) << TICK_SHIFT) | READY),
+                |word| Some(((word >> TICK_SHIFT).wrapping_add(1) << TICK_SHIFT) | flags),
             );
         }
         let mut state = sync::lock(&self.state);
@@ -393,6 +440,17 @@ mod tests {
         (Arc::clone(&count), Waker::from(count))
     }
 
+    const READ: Reported = Reported {
+        readable: true,
+        writable: false,
+        maybe_closed: false,
+    };
+    const BOTH: Reported = Reported {
+        readable: true,
+        writable: true,
+        maybe_closed: false,
+    };
+
     fn would_block() -> io::Result<()> {
         Err(io::ErrorKind::WouldBlock.into())
     }
@@ -400,10 +458,10 @@ mod tests {
     #[test]
     fn a_clear_raced_by_a_new_event_fails_and_keeps_the_readiness() {
         let (waiters, source) = (AtomicUsize::new(0), Source::new(0, -1));
-        source.deliver(&waiters, true, false, &mut Vec::new());
+        source.deliver(&waiters, READ, &mut Vec::new());
         let seen = source.readiness(Direction::Read);
         assert!(seen.is_ready(), "an event sets READY");
-        source.deliver(&waiters, true, false, &mut Vec::new());
+        source.deliver(&waiters, READ, &mut Vec::new());
         assert!(
             !source.clear_readiness(Direction::Read, seen),
             "the tick moved: the clear must fail"
@@ -423,20 +481,73 @@ mod tests {
         let (waiters, source) = (AtomicUsize::new(0), Source::new(0, -1));
         let (count, waker) = counting();
         let mut tries = 0;
-        let polled = source.poll_op(&waiters, Direction::Read, Slot::Shared, &waker, || {
-            tries += 1;
-            would_block()
-        });
+        let polled = source.poll_op(
+            &waiters,
+            Direction::Read,
+            Slot::Shared,
+            &waker,
+            || {
+                tries += 1;
+                would_block()
+            },
+            |_| false,
+        );
         assert!(polled.is_pending());
         assert_eq!(tries, 1, "a FRESH direction is tried once");
         assert_eq!(waiters.load(Ordering::SeqCst), 1);
         let mut wakers = Vec::new();
-        assert_eq!(source.deliver(&waiters, true, false, &mut wakers), 1);
+        assert_eq!(source.deliver(&waiters, READ, &mut wakers), 1);
         assert_eq!(waiters.load(Ordering::SeqCst), 0);
         wakers.drain(..).for_each(Waker::wake);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        let polled = source.poll_op(&waiters, Direction::Read, Slot::Shared, &waker, || Ok(7));
+        let polled = source.poll_op(
+            &waiters,
+            Direction::Read,
+            Slot::Shared,
+            &waker,
+            || Ok(7),
+            |_| false,
+        );
         assert!(matches!(polled, Poll::Ready(Ok(7))));
+    }
+
+    #[test]
+    fn a_short_read_clears_the_readiness_unless_the_event_may_carry_the_end_of_stream() {
+        let (waiters, source) = (AtomicUsize::new(0), Source::new(0, -1));
+        let (_count, waker) = counting();
+        let short = |r: &io::Result<usize>| matches!(r, Ok(n) if *n < 8);
+        source.deliver(&waiters, READ, &mut Vec::new());
+        let polled = source.poll_op(
+            &waiters,
+            Direction::Read,
+            Slot::Shared,
+            &waker,
+            || Ok(3),
+            short,
+        );
+        assert!(matches!(polled, Poll::Ready(Ok(3))));
+        assert!(
+            !source.readiness(Direction::Read).worth_trying(),
+            "a short read drained the socket: the next read waits"
+        );
+        let closing = Reported {
+            maybe_closed: true,
+            ..READ
+        };
+        source.deliver(&waiters, closing, &mut Vec::new());
+        let polled = source.poll_op(
+            &waiters,
+            Direction::Read,
+            Slot::Shared,
+            &waker,
+            || Ok(3),
+            short,
+        );
+        assert!(matches!(polled, Poll::Ready(Ok(3))));
+        assert!(
+            source.readiness(Direction::Read).is_ready(),
+            "the end of stream may still be pending: stay ready"
+        );
     }
 
     #[test]
@@ -461,7 +572,7 @@ mod tests {
         assert!(polled.is_pending());
         assert_eq!(c, Some(0), "the freed slot is reused");
         let mut wakers = Vec::new();
-        assert_eq!(source.deliver(&waiters, true, true, &mut wakers), 2);
+        assert_eq!(source.deliver(&waiters, BOTH, &mut wakers), 2);
         assert_eq!(waiters.load(Ordering::SeqCst), 0);
         source.release(&waiters, Direction::Read, 1);
         source.release(&waiters, Direction::Read, 0);
@@ -487,6 +598,7 @@ mod tests {
             Slot::Shared,
             &waker,
             would_block,
+            |_| false,
         );
         match polled {
             Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::NotConnected),
