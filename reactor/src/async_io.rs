@@ -417,7 +417,6 @@ impl<T: AsFd> Async<T> {
     /// clears the read readiness too (unless the last event may have carried
     /// the end of the stream, see [`crate::source`]), and the next read
     /// waits for an event instead of trying and failing first.
-    #[allow(dead_code)] // used by the stream types of `net` (next commit)
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,
