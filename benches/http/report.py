@@ -77,7 +77,7 @@ def main():
         path = sys.argv[sys.argv.index("--latency-json") + 1]
         series = {}
         for (cfg, rt), rs in groups.items():
-            if cfg != "1t1024":
+            if cfg != "1t1024" or rt not in ("gmp", "tokio", "smol"):
                 continue
             rs = sorted((r for r in rs if r["wrk"]["requests"] > 0),
                         key=lambda r: r["wrk"]["requests"])
