@@ -1,17 +1,19 @@
 //! `Async<T>`: any file descriptor, made non-blocking and registered with the
 //! reactor.
 //!
-//! Protocol: an operation is always *tried* first. Only when it fails with
-//! `WouldBlock` does the task register its waker for that direction (which
-//! re-arms the fd in the poller, see [`crate::source`]) and return `Pending`.
-//! When woken it simply tries again. Every attempt first spends one unit of
-//! the cooperative budget ([`crate::coop`]).
+//! Protocol (see [`crate::source`] for the readiness word): an operation is
+//! tried while the direction's cached readiness says it may succeed. When it
+//! fails with `WouldBlock`, the task clears the readiness (unless an event
+//! came in meanwhile, then it tries again), stores its waker and returns
+//! `Pending`; the next event of that direction wakes it. No syscall is made
+//! to wait: the fd stays registered, edge-triggered. Every poll first spends
+//! one unit of the cooperative budget ([`crate::coop`]).
 //!
 //! Ownership: `Async` owns `T` and with it the fd. It removes the fd from the
 //! poller before `T` is dropped (and so closed), in `Drop` and in
 //! [`Async::into_inner`]. The fd is never closed twice: only `T` closes it.
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
@@ -23,7 +25,7 @@ use futures::ready;
 
 use crate::coop;
 use crate::reactor::Reactor;
-use crate::source::{Direction, Source};
+use crate::source::{Direction, Slot, Source};
 use crate::sys;
 
 /// An I/O handle (`T: AsFd`) registered with gmp's reactor.
@@ -60,15 +62,15 @@ pub struct Async<T: AsFd> {
     io: Option<T>,
 }
 
-/// Waits for the next readiness event of one direction.
+/// Waits until one direction of a handle is reported ready.
 #[derive(Debug)]
 struct Ready<'a, T: AsFd> {
     /// The handle waited on.
     handle: &'a Async<T>,
     /// Read or write.
     dir: Direction,
-    /// The source's event tick when this future first registered.
-    seen: Option<u64>,
+    /// This future's waiter slot in the source, once it waited.
+    slot: Option<usize>,
 }
 
 impl<T: AsFd> Future for Ready<'_, T> {
@@ -77,7 +79,68 @@ impl<T: AsFd> Future for Ready<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(coop::poll_proceed(cx));
-        Reactor::get().poll_ready(&this.handle.source, this.dir, cx, &mut this.seen)
+        let slot = Slot::Owned(&mut this.slot);
+        let waiters = Reactor::get().waiters();
+        this.handle
+            .source
+            .poll_ready(waiters, this.dir, slot, cx.waker())
+    }
+}
+
+impl<T: AsFd> Drop for Ready<'_, T> {
+    fn drop(&mut self) {
+        if let Some(index) = self.slot {
+            self.handle
+                .source
+                .release(&Reactor::get().io_waiters, self.dir, index);
+        }
+    }
+}
+
+/// Runs a non-blocking operation until it stops returning `WouldBlock`
+/// (`read_with`, `write_with`).
+struct IoOp<'a, T: AsFd, F> {
+    /// The handle operated on.
+    handle: &'a Async<T>,
+    /// Read or write.
+    dir: Direction,
+    /// The operation.
+    op: F,
+    /// This future's waiter slot in the source, once it waited.
+    slot: Option<usize>,
+}
+
+impl<T: AsFd, F> std::fmt::Debug for IoOp<'_, T, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoOp")
+            .field("dir", &self.dir)
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+// `IoOp` never pins its fields: `op` is only called through `&mut`.
+impl<T: AsFd, F> Unpin for IoOp<'_, T, F> {}
+
+impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R>> Future for IoOp<'_, T, F> {
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        let (handle, dir) = (this.handle, this.dir);
+        handle.poll_op(dir, Slot::Owned(&mut this.slot), cx, &mut this.op, |_| {
+            false
+        })
+    }
+}
+
+impl<T: AsFd, F> Drop for IoOp<'_, T, F> {
+    fn drop(&mut self) {
+        if let Some(index) = self.slot {
+            self.handle
+                .source
+                .release(&Reactor::get().io_waiters, self.dir, index);
+        }
     }
 }
 
@@ -177,9 +240,12 @@ impl<T: AsFd> Async<T> {
 
     /// Waits until the handle is readable (or hung up, or in error).
     ///
-    /// Completes after a readiness event that arrived after this call; a
-    /// following read may still return `WouldBlock` (another task may have
-    /// consumed the data), so loop or use [`Async::read_with`].
+    /// Completes at once if the reactor reported the handle readable and no
+    /// operation through this `Async` has hit `WouldBlock` since; otherwise
+    /// at the next readiness event. A following read may still return
+    /// `WouldBlock` (another task may have consumed the data): use
+    /// [`Async::read_with`], which clears the readiness when that happens
+    /// (a raw read on [`Async::get_ref`] cannot).
     ///
     /// # Examples
     ///
@@ -201,7 +267,7 @@ impl<T: AsFd> Async<T> {
         Ready {
             handle: self,
             dir: Direction::Read,
-            seen: None,
+            slot: None,
         }
         .await
     }
@@ -224,13 +290,14 @@ impl<T: AsFd> Async<T> {
         Ready {
             handle: self,
             dir: Direction::Write,
-            seen: None,
+            slot: None,
         }
         .await
     }
 
-    /// Polls for readability: `Ready` once a readiness event arrived since
-    /// the last call that returned `Pending`.
+    /// Polls for readability, with the meaning of [`Async::readable`]. The
+    /// waker is kept in a slot shared by all `poll_*` callers of this
+    /// direction: only the last task to poll is woken.
     ///
     /// # Examples
     ///
@@ -250,7 +317,7 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(coop::poll_proceed(cx));
-        Reactor::get().poll_ready_shared(&self.source, Direction::Read, cx)
+        self.poll_ready_shared(Direction::Read, cx)
     }
 
     /// Polls for writability, like [`Async::poll_readable`].
@@ -271,7 +338,7 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(coop::poll_proceed(cx));
-        Reactor::get().poll_ready_shared(&self.source, Direction::Write, cx)
+        self.poll_ready_shared(Direction::Write, cx)
     }
 
     /// Runs the non-blocking read-side operation `op` until it returns
@@ -294,8 +361,14 @@ impl<T: AsFd> Async<T> {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(Direction::Read, cx, &mut op)).await
+    pub async fn read_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        IoOp {
+            handle: self,
+            dir: Direction::Read,
+            op,
+            slot: None,
+        }
+        .await
     }
 
     /// Runs the non-blocking write-side operation `op` until it returns
@@ -317,32 +390,65 @@ impl<T: AsFd> Async<T> {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(Direction::Write, cx, &mut op)).await
+    pub async fn write_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        IoOp {
+            handle: self,
+            dir: Direction::Write,
+            op,
+            slot: None,
+        }
+        .await
     }
 
-    /// One attempt of `op`; on `WouldBlock`, registers for `dir` and returns
-    /// `Pending`. The core of every I/O operation in this crate.
+    /// Tries `op` while `dir` may be ready; on `WouldBlock`, waits in the
+    /// shared `poll_*` slot of `dir` and returns `Pending`. The core of the
+    /// `AsyncRead`/`AsyncWrite` impls of this crate.
     pub(crate) fn poll_io<R>(
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_op(dir, Slot::Shared, cx, op, |_| false)
+    }
+
+    /// [`Async::poll_io`] for a stream read into a buffer of `len` bytes: a
+    /// short read (`0 < n < len`) drained the socket's receive buffer, so it
+    /// clears the read readiness too (unless the last event may have carried
+    /// the end of the stream, see [`crate::source`]), and the next read
+    /// waits for an event instead of trying and failing first.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let drained = move |r: &io::Result<usize>| matches!(r, Ok(n) if *n > 0 && *n < len);
+        self.poll_op(Direction::Read, Slot::Shared, cx, op, drained)
+    }
+
+    /// One poll of `op` under the budget: [`Source::poll_op`], the
+    /// protocol of [`crate::source`] from the task's side.
+    fn poll_op<R>(
+        &self,
+        dir: Direction,
+        slot: Slot<'_>,
+        cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&io::Result<R>) -> bool,
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                result => return Poll::Ready(result),
-            }
-            // Registering re-arms the fd, and the poller reports readiness
-            // that arrived since `op` failed: no wake-up can be lost here.
-            return match Reactor::get().register(&self.source, dir, cx.waker()) {
-                Ok(()) => Poll::Pending,
-                Err(e) => Poll::Ready(Err(e)),
-            };
-        }
+        let io = self.get_ref();
+        let waiters = Reactor::get().waiters();
+        self.source
+            .poll_op(waiters, dir, slot, cx.waker(), || op(io), drained)
+    }
+
+    /// `poll_readable`/`poll_writable` after the budget: ready, or wait in
+    /// the shared slot.
+    fn poll_ready_shared(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.source
+            .poll_ready(Reactor::get().waiters(), dir, Slot::Shared, cx.waker())
     }
 
     /// The fd, borrowed.

@@ -40,10 +40,14 @@
 mod async_io;
 pub mod coop;
 mod driver;
+mod epoll;
+#[cfg(all(test, gmp_loom))]
+mod loom_tests;
 pub mod net;
 mod reactor;
 pub mod signal;
 mod source;
+mod sync;
 mod sys;
 pub mod time;
 mod timer;

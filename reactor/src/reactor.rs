@@ -22,8 +22,8 @@
 //! before the deadline of the wait in progress notifies too, so a blocked
 //! poll never oversleeps a timer.
 //!
-//! I/O sources are registered in oneshot mode; see [`crate::source`] for the
-//! waker protocol and why.
+//! I/O sources are registered once, edge-triggered, and keep a readiness
+//! cache per direction; see [`crate::source`] for who sets and who clears it.
 
 use std::collections::HashMap;
 use std::io;
@@ -31,14 +31,16 @@ use std::num::NonZeroUsize;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use polling::{Event, Events, Poller};
+use polling::{Events, Poller};
 
 use crate::driver::Driver;
 pub use crate::driver::DriverGuard;
-use crate::source::{lock, Direction, Source};
+use crate::epoll;
+use crate::source::{lock, Reported, Source};
+use crate::sync;
 use crate::timer::{PollerWait, Timers};
 
 /// How many events one `Poller::wait` may return.
@@ -88,9 +90,9 @@ pub struct Reactor {
     timers: Mutex<Timers>,
     /// Copy of `timers.len()`, for [`Reactor::has_waiters`] without the lock.
     timer_count: AtomicUsize,
-    /// Directions of sources that have at least one waker (armed in the
-    /// poller). Maintained by [`Source`] under its own lock.
-    io_waiters: AtomicUsize,
+    /// Wakers stored in sources (tasks waiting for I/O). Maintained by
+    /// [`Source`] under its own lock.
+    pub(crate) io_waiters: sync::AtomicUsize,
     /// A notification is posted and not yet consumed by a wait. Set by
     /// `notify`, cleared by the polling thread after its wait returns.
     notified: AtomicBool,
@@ -107,10 +109,14 @@ pub struct Reactor {
 /// Buffers reused by every poll.
 #[derive(Debug)]
 struct PollState {
-    /// Events returned by the OS.
+    /// Events returned by `Poller::wait`.
     events: Events,
+    /// What each event reported, by key.
+    reported: Vec<(usize, Reported)>,
     /// Sources of those events with what was reported, looked up in one go.
-    ready: Vec<(Arc<Source>, Event)>,
+    ready: Vec<(Arc<Source>, Reported)>,
+    /// The raw wait's buffer (see `crate::epoll`).
+    raw: epoll::Buffer,
 }
 
 impl Reactor {
@@ -139,13 +145,15 @@ impl Reactor {
                 poller,
                 poll: Mutex::new(PollState {
                     events: Events::with_capacity(capacity),
+                    reported: Vec::new(),
                     ready: Vec::new(),
+                    raw: epoll::Buffer::new(EVENTS_CAPACITY),
                 }),
                 sources: Mutex::new(HashMap::new()),
                 next_key: AtomicUsize::new(0),
                 timers: Mutex::new(Timers::new()),
                 timer_count: AtomicUsize::new(0),
-                io_waiters: AtomicUsize::new(0),
+                io_waiters: sync::AtomicUsize::new(0),
                 notified: AtomicBool::new(false),
                 blocked: AtomicBool::new(false),
                 last_poll: AtomicU64::new(Reactor::now_nanos()),
@@ -288,7 +296,12 @@ impl Reactor {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
         self.owner.store(owner, Ordering::SeqCst);
-        let PollState { events, ready } = &mut *state;
+        let PollState {
+            events,
+            reported,
+            ready,
+            raw,
+        } = &mut *state;
         let before = wakers.len();
 
         // Fire what is due, and publish how long we are going to wait under
@@ -320,7 +333,9 @@ impl Reactor {
         };
 
         events.clear();
-        let result = self.poller.wait(events, wait);
+        reported.clear();
+        // One syscall instead of `Poller::wait`'s five, with `EPOLLRDHUP`.
+        let result = epoll::wait(&self.poller, raw, events, reported, wait);
 
         if wait != Some(Duration::ZERO) {
             self.blocked.store(false, Ordering::SeqCst);
@@ -339,13 +354,13 @@ impl Reactor {
         {
             let sources = lock(&self.sources);
             ready.extend(
-                events
+                reported
                     .iter()
-                    .filter_map(|ev| sources.get(&ev.key).map(|s| (Arc::clone(s), ev))),
+                    .filter_map(|&(key, what)| sources.get(&key).map(|s| (Arc::clone(s), what))),
             );
         }
-        for (source, event) in ready.drain(..) {
-            source.deliver(&self.poller, &self.io_waiters, &event, wakers);
+        for (source, what) in ready.drain(..) {
+            source.deliver(&self.io_waiters, what, wakers);
         }
 
         // Timers that came due while we waited.
@@ -417,7 +432,8 @@ impl Reactor {
     /// });
     /// ```
     pub fn has_waiters(&self) -> bool {
-        self.io_waiters.load(Ordering::SeqCst) > 0 || self.timer_count.load(Ordering::SeqCst) > 0
+        self.io_waiters.load(sync::Ordering::SeqCst) > 0
+            || self.timer_count.load(Ordering::SeqCst) > 0
     }
 
     /// [`Reactor::now_nanos`] at the end of the last poll. sysmon polls the
@@ -475,7 +491,9 @@ impl Reactor {
 
     // ----- internal interface of the I/O and timer futures -----
 
-    /// Adds `raw` to the poller (with no interest yet).
+    /// Adds `raw` to the poller, for both directions and `EPOLLRDHUP`,
+    /// edge-triggered ([`crate::epoll::add`]): the only poller call for it
+    /// until [`Reactor::remove_source`].
     ///
     /// The caller must keep `raw` open until it calls
     /// [`Reactor::remove_source`]; `Async` does.
@@ -485,7 +503,7 @@ impl Reactor {
         lock(&self.sources).insert(key, Arc::clone(&source));
         // SAFETY: `raw` is open (the caller owns it) and is deleted from the
         // poller by `remove_source` before its owner closes it.
-        let added = unsafe { self.poller.add(raw, Event::none(key)) };
+        let added = unsafe { epoll::add(&self.poller, raw, key) };
         if let Err(e) = added {
             lock(&self.sources).remove(&key);
             return Err(e);
@@ -497,42 +515,20 @@ impl Reactor {
     /// before the fd is closed.
     pub(crate) fn remove_source(&self, source: &Source) -> io::Result<()> {
         lock(&self.sources).remove(&source.key);
-        source.deregister(&self.poller, &self.io_waiters)
+        if !source.deregister(&self.io_waiters) {
+            return Ok(());
+        }
+        // SAFETY: the source was registered until just now, so its owner has
+        // not closed the fd yet (it removes the source before closing).
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(source.raw) };
+        self.poller.delete(fd)
     }
 
-    /// Registers the current task to be woken on the next event of `dir`.
-    /// Always "pending" for the caller: it returns `Pending` after this.
-    pub(crate) fn register(
-        &'static self,
-        source: &Source,
-        dir: Direction,
-        waker: &Waker,
-    ) -> io::Result<()> {
+    /// The counter of stored I/O wakers, for a task about to wait on a
+    /// source; starts the fallback driver if nobody polls yet.
+    pub(crate) fn waiters(&'static self) -> &'static sync::AtomicUsize {
         self.driver.ensure_started(self);
-        source.register(&self.poller, &self.io_waiters, dir, waker)
-    }
-
-    /// `Ready` once an event of `dir` arrived since `seen` was recorded.
-    pub(crate) fn poll_ready(
-        &'static self,
-        source: &Source,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        seen: &mut Option<u64>,
-    ) -> Poll<io::Result<()>> {
-        self.driver.ensure_started(self);
-        source.poll_ready(&self.poller, &self.io_waiters, dir, cx, seen)
-    }
-
-    /// [`Reactor::poll_ready`] with the tick kept in the source.
-    pub(crate) fn poll_ready_shared(
-        &'static self,
-        source: &Source,
-        dir: Direction,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.driver.ensure_started(self);
-        source.poll_ready_shared(&self.poller, &self.io_waiters, dir, cx)
+        &self.io_waiters
     }
 
     /// Arms a timer; returns its id. Kicks the blocked poller if this timer

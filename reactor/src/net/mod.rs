@@ -60,10 +60,9 @@ macro_rules! stream_impls {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
+                let len = buf.len();
                 self.inner
-                    .poll_io($crate::source::Direction::Read, cx, |mut s| {
-                        std::io::Read::read(&mut s, buf)
-                    })
+                    .poll_read_stream(cx, len, |mut s| std::io::Read::read(&mut s, buf))
             }
         }
 
