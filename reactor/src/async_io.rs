@@ -78,12 +78,17 @@ impl<T: AsFd> Future for Ready<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(coop::poll_proceed(cx));
+        // A poll that only waits gives its budget unit back (the guard,
+        // dropped on `Pending`), so waiting on many sources is no busy loop.
+        let coop = ready!(coop::poll_budget(cx));
         let slot = Slot::Owned(&mut this.slot);
         let waiters = Reactor::get().waiters();
-        this.handle
+        let ready = ready!(this
+            .handle
             .source
-            .poll_ready(waiters, this.dir, slot, cx.waker())
+            .poll_ready(waiters, this.dir, slot, cx.waker()));
+        coop.made_progress();
+        Poll::Ready(ready)
     }
 }
 
@@ -316,8 +321,10 @@ impl<T: AsFd> Async<T> {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed(cx));
-        self.poll_ready_shared(Direction::Read, cx)
+        let coop = ready!(coop::poll_budget(cx));
+        let ready = ready!(self.poll_ready_shared(Direction::Read, cx));
+        coop.made_progress();
+        Poll::Ready(ready)
     }
 
     /// Polls for writability, like [`Async::poll_readable`].
@@ -337,8 +344,10 @@ impl<T: AsFd> Async<T> {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed(cx));
-        self.poll_ready_shared(Direction::Write, cx)
+        let coop = ready!(coop::poll_budget(cx));
+        let ready = ready!(self.poll_ready_shared(Direction::Write, cx));
+        coop.made_progress();
+        Poll::Ready(ready)
     }
 
     /// Runs the non-blocking read-side operation `op` until it returns
@@ -437,11 +446,17 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
         drained: impl Fn(&io::Result<R>) -> bool,
     ) -> Poll<io::Result<R>> {
-        ready!(coop::poll_proceed(cx));
+        // Only an operation that completed spends the unit: one that found
+        // the fd not ready and registered gives it back.
+        let coop = ready!(coop::poll_budget(cx));
         let io = self.get_ref();
         let waiters = Reactor::get().waiters();
-        self.source
-            .poll_op(waiters, dir, slot, cx.waker(), || op(io), drained)
+        let result =
+            ready!(self
+                .source
+                .poll_op(waiters, dir, slot, cx.waker(), || op(io), drained));
+        coop.made_progress();
+        Poll::Ready(result)
     }
 
     /// `poll_readable`/`poll_writable` after the budget: ready, or wait in
