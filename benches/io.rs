@@ -517,7 +517,7 @@ mod watchdog {
     }
 
     /// Starts the watchdog thread.
-    pub fn start() {
+    pub(crate) fn start() {
         let state = state();
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
@@ -536,21 +536,21 @@ mod watchdog {
     }
 
     /// Names the bench that the next beats belong to.
-    pub fn enter(bench: String) {
+    pub(crate) fn enter(bench: String) {
         if let Ok(mut b) = state().bench.lock() {
             *b = bench;
         }
     }
 
     /// An iteration starts.
-    pub fn beat() {
+    pub(crate) fn beat() {
         let state = state();
         let now = state.epoch.elapsed().as_millis() as u64;
         state.last_beat_ms.store(now.max(1), Relaxed);
     }
 
     /// Disarms the watchdog.
-    pub fn stop() {
+    pub(crate) fn stop() {
         state().last_beat_ms.store(0, Relaxed);
     }
 }

@@ -14,9 +14,16 @@ fn benches(c: &mut criterion::Criterion) {
     common::all(c, "");
 }
 
-criterion::criterion_group! {
-    name = scheduler;
-    config = common::config();
-    targets = benches
+// `criterion_group!` defines the group function without a doc comment.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+
+    criterion::criterion_group! {
+        name = scheduler;
+        config = common::config();
+        targets = benches
+    }
 }
-criterion::criterion_main!(scheduler);
+
+criterion::criterion_main!(group::scheduler);

@@ -15,9 +15,16 @@ fn benches(c: &mut criterion::Criterion) {
     common::all(c, "-mimalloc");
 }
 
-criterion::criterion_group! {
-    name = scheduler_mimalloc;
-    config = common::config();
-    targets = benches
+// `criterion_group!` defines the group function without a doc comment.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+
+    criterion::criterion_group! {
+        name = scheduler_mimalloc;
+        config = common::config();
+        targets = benches
+    }
 }
-criterion::criterion_main!(scheduler_mimalloc);
+
+criterion::criterion_main!(group::scheduler_mimalloc);

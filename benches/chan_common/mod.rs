@@ -36,7 +36,7 @@ use gmp::Runtime;
 const PROCS: usize = 2;
 
 /// Entry point: `allocator` names the global allocator in the output.
-pub fn main(allocator: &str) {
+pub(crate) fn main(allocator: &str) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workload = args.first().map(String::as_str).unwrap_or("");
     let n = args.get(1).map(|s| s.parse::<usize>());

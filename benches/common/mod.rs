@@ -34,7 +34,7 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use futures::channel::oneshot;
 
 /// Worker threads of each runtime: the two cores of the bench machine.
-pub const WORKERS: usize = 2;
+pub(crate) const WORKERS: usize = 2;
 
 /// Tasks spawned per iteration by the `spawn_many_*` workloads.
 const NUM_SPAWN: usize = 10_000;
@@ -43,7 +43,7 @@ const NUM_SPAWN: usize = 10_000;
 const STALL_DUR: Duration = Duration::from_micros(10);
 
 /// What a workload needs from a runtime.
-pub trait Rt: Sized + 'static {
+pub(crate) trait Rt: Sized + 'static {
     /// The runtime's name in bench IDs.
     const NAME: &'static str;
 
@@ -84,13 +84,13 @@ pub trait Rt: Sized + 'static {
 }
 
 /// gmp with `max_procs(WORKERS)`.
-pub struct Gmp(gmp::Runtime);
+pub(crate) struct Gmp(gmp::Runtime);
 
 impl Gmp {
     /// gmp with `max_procs(workers)` and whatever `hook` sets on the
     /// builder: `Gmp::with_builder(2, |b| { b.sysmon(false); })` is the
     /// runtime of `benches/handoff.rs` without sysmon.
-    pub fn with_builder(workers: usize, hook: impl FnOnce(&mut gmp::Builder)) -> Self {
+    pub(crate) fn with_builder(workers: usize, hook: impl FnOnce(&mut gmp::Builder)) -> Self {
         let mut builder = gmp::Runtime::builder();
         builder.max_procs(workers);
         hook(&mut builder);
@@ -156,7 +156,7 @@ impl Rt for Gmp {
 }
 
 /// tokio's multi-thread scheduler with `worker_threads(WORKERS)`.
-pub struct Tokio(tokio::runtime::Runtime);
+pub(crate) struct Tokio(tokio::runtime::Runtime);
 
 impl Rt for Tokio {
     const NAME: &'static str = "tokio";
@@ -201,7 +201,7 @@ impl Rt for Tokio {
 
 /// Defaults for every group; command-line flags (`--warm-up-time`,
 /// `--measurement-time`, `--sample-size`) override them.
-pub fn config() -> Criterion {
+pub(crate) fn config() -> Criterion {
     Criterion::default()
         .sample_size(15)
         .warm_up_time(Duration::from_secs(2))
@@ -210,7 +210,7 @@ pub fn config() -> Criterion {
 
 /// Registers every workload, gmp then tokio in each group; `suffix` is
 /// appended to the runtime's name in the bench ID (`""` or `"-mimalloc"`).
-pub fn all(c: &mut Criterion, suffix: &str) {
+pub(crate) fn all(c: &mut Criterion, suffix: &str) {
     macro_rules! side_by_side {
         ($workload:ident) => {{
             let mut group = c.benchmark_group(stringify!($workload));
@@ -268,7 +268,7 @@ fn spawn_many_local<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 
 /// The `spawn_many_local` workload: its channel and counter, made once and
 /// used by every iteration.
-pub struct SpawnManyLocal {
+pub(crate) struct SpawnManyLocal {
     /// The last task's "done" to the `block_on` thread.
     tx: mpsc::SyncSender<()>,
     /// Where `block_on` waits for it.
@@ -290,7 +290,7 @@ impl Default for SpawnManyLocal {
 
 impl SpawnManyLocal {
     /// One iteration on `rt`.
-    pub fn run<R: Rt>(&self, rt: &R) {
+    pub(crate) fn run<R: Rt>(&self, rt: &R) {
         self.rem.store(NUM_SPAWN, Relaxed);
         rt.block_on(async {
             for _ in 0..NUM_SPAWN {
@@ -479,7 +479,7 @@ fn yield_many<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 
 /// The `yield_many` workload: its channel, made once and used by every
 /// iteration.
-pub struct YieldMany {
+pub(crate) struct YieldMany {
     /// Each task's "done" to the bench thread.
     tx: mpsc::SyncSender<()>,
     /// Where the bench thread waits for them.
@@ -491,7 +491,7 @@ impl YieldMany {
     const TASKS: usize = 200;
 
     /// One iteration on `rt`.
-    pub fn run<R: Rt>(&self, rt: &R) {
+    pub(crate) fn run<R: Rt>(&self, rt: &R) {
         for _ in 0..Self::TASKS {
             let tx = self.tx.clone();
             drop(rt.spawn(async move {
@@ -522,7 +522,7 @@ fn chained_spawn<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 
 /// The `chained_spawn` workload: its channel, made once and used by every
 /// iteration.
-pub struct ChainedSpawn {
+pub(crate) struct ChainedSpawn {
     /// The last link's "done" to the `block_on` thread.
     done_tx: mpsc::SyncSender<()>,
     /// Where `block_on` waits for it.
@@ -540,7 +540,7 @@ impl ChainedSpawn {
     const ITER: usize = 1_000;
 
     /// One iteration on `rt`.
-    pub fn run<R: Rt>(&self, rt: &R) {
+    pub(crate) fn run<R: Rt>(&self, rt: &R) {
         fn iter<R: Rt>(done_tx: mpsc::SyncSender<()>, n: usize) {
             if n == 0 {
                 done_tx.send(()).unwrap();
@@ -571,7 +571,7 @@ fn skynet<R: Rt>(group: &mut Group<'_>, suffix: &str) {
 }
 
 /// One iteration of skynet on `rt`; panics if the sum is wrong.
-pub fn skynet_run<R: Rt>(rt: &R) {
+pub(crate) fn skynet_run<R: Rt>(rt: &R) {
     const LEAVES: u64 = 1_000_000;
 
     // Not an `async fn`: the compiler cannot prove an async fn's future

@@ -20,7 +20,7 @@ use crate::common::{Gmp, Rt, Tokio};
 const LOOPBACK: &str = "127.0.0.1:0";
 
 /// A runtime's TCP types, stream operations and timer.
-pub trait IoRt: Rt {
+pub(crate) trait IoRt: Rt {
     /// A TCP listener.
     type Listener: Send + Sync + 'static;
     /// A connected TCP stream.

@@ -34,7 +34,7 @@ const CHILD_VAR: &str = "GMP_TEST_CHILD";
 /// # Panics
 ///
 /// In the parent, if the child cannot be started.
-pub fn run(test: &str, vars: &[(&str, &str)], body: impl FnOnce()) -> Output {
+pub(crate) fn run(test: &str, vars: &[(&str, &str)], body: impl FnOnce()) -> Output {
     if std::env::var_os(CHILD_VAR).is_some_and(|v| v == test) {
         body();
         // Not a return into the test harness: the child's verdict is its

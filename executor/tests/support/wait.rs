@@ -10,7 +10,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Waits until `ready` holds, checking every millisecond; fails the test
 /// with `what` after [`PATIENCE`].
-pub fn wait_for(what: &str, ready: impl Fn() -> bool) {
+pub(crate) fn wait_for(what: &str, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !ready() {
         assert!(Instant::now() < deadline, "gave up waiting for {what}");
