@@ -160,8 +160,9 @@ impl Builder {
         self
     }
 
-    /// How long an idle thread of the blocking pool waits for work before it
-    /// exits (10 s by default).
+    /// How long an idle thread waits for work before it exits (10 s by
+    /// default): a blocking-pool thread, and an M parked without a P (the M
+    /// blocked in the reactor stays).
     ///
     /// # Examples
     ///

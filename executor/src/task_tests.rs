@@ -116,3 +116,35 @@ fn a_detached_task_frees_its_output() {
     runnable.run();
     assert_eq!(Arc::strong_count(&value), 1, "the detached output leaked");
 }
+
+#[test]
+fn a_spill_after_shutdown_drained_the_grq_drops_its_tasks() {
+    let shared = shared();
+    let p = shared.pidleget(&mut shared.lock()).expect("the idle P");
+    let value = Arc::new(());
+    let full = crate::queue::LOCAL_QUEUE_CAPACITY;
+    for _ in 0..full {
+        let v = value.clone();
+        let (runnable, handle) = task::create(&shared, async move { drop(v) });
+        drop(handle);
+        shared.push_tail(p, runnable);
+    }
+    shared.closing.store(true, Ordering::SeqCst);
+    // One more push: the full LRQ spills half of itself to the GRQ, which
+    // shutdown has already drained; the batch must be dropped, not queued.
+    let v = value.clone();
+    let (runnable, handle) = task::create(&shared, async move { drop(v) });
+    drop(handle);
+    shared.push_tail(p, runnable);
+    assert_eq!(
+        shared.grq.len(),
+        0,
+        "tasks spilled to the GRQ after shutdown drained it (they keep the runtime alive)"
+    );
+    shared.procs[p].drain();
+    assert_eq!(
+        Arc::strong_count(&value),
+        1,
+        "a spilled task's future leaked"
+    );
+}

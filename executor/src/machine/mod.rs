@@ -49,9 +49,6 @@ use crate::trace::End;
 
 pub(crate) use wake::{enter_worker, schedule_local, with_worker};
 
-/// How long an idle M waits to be handed a P before its thread exits.
-pub(crate) const M_KEEPALIVE: Duration = Duration::from_secs(10);
-
 /// How often an idle M retries the reactor while another runtime (or the
 /// fallback thread) holds it.
 pub(crate) const REACTOR_RETRY: Duration = Duration::from_millis(10);
@@ -294,5 +291,48 @@ impl Worker {
         if let Some(p) = idle {
             self.acquirep(p);
         }
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::sync::{lock, Ordering};
+
+    #[test]
+    fn an_m_that_exits_after_its_keep_alive_leaves_no_handle_behind() {
+        let rt = crate::Runtime::builder()
+            .max_procs(1)
+            .thread_keep_alive(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        let shared = rt.handle().shared.clone();
+        rt.block_on(async {
+            // A blocking poll next to a ticker: sysmon hands the P to a new
+            // M, which goes idle again once the blocker is done.
+            let blocker = crate::spawn(async { std::thread::sleep(Duration::from_millis(50)) });
+            let ticker = crate::spawn(async {
+                for _ in 0..20 {
+                    gmp_reactor::time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+            blocker.await.unwrap();
+            ticker.await.unwrap();
+        });
+        let handoffs: u64 = (0..1).map(|p| rt.metrics().proc(p).handoffs()).sum();
+        assert!(handoffs >= 1, "the blocking poll kept its P: no extra M");
+        // Idle Ms exit after 1 ms; the one blocked in the reactor stays.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shared.nthreads.load(Ordering::SeqCst) > 1 {
+            assert!(Instant::now() < deadline, "idle Ms never exited");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let alive = shared.nthreads.load(Ordering::SeqCst);
+        assert_eq!(
+            lock(&shared.threads).len(),
+            alive,
+            "Ms that exited on their keep-alive left their join handles behind"
+        );
     }
 }

@@ -11,7 +11,7 @@
 use std::task::Waker;
 use std::time::Duration;
 
-use super::{Park, Worker, M_KEEPALIVE, REACTOR_RETRY};
+use super::{Park, Worker, REACTOR_RETRY};
 use crate::netpoll as reactor;
 use crate::sync::{lock, Arc, Ordering};
 
@@ -180,7 +180,8 @@ impl Worker {
                 self.leave_idle_list();
                 return Parked::Exit;
             }
-            let (guard, timed_out) = wait(m, park, retry.unwrap_or(M_KEEPALIVE));
+            let keep_alive = self.shared.config.keep_alive;
+            let (guard, timed_out) = wait(m, park, retry.unwrap_or(keep_alive));
             park = guard;
             if timed_out && park.next.is_none() {
                 drop(park);
