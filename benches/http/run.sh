@@ -64,7 +64,11 @@ one_run() { # runtime config round
     return 0
   fi
   local url="http://127.0.0.1:$port/"
-  taskset -c 1 wrk -t1 -c"$conns" -d"${WARMUP}s" "$url" >/dev/null
+  if ! taskset -c 1 wrk -t1 -c"$conns" -d"${WARMUP}s" "$url" >/dev/null; then
+    echo "run.sh: wrk could not load the $rt server; run skipped" >&2
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    return 0
+  fi
   local t0 c0 t1 c1 line
   if [[ "${STRACE:-0}" == 1 ]]; then
     strace -c -f -p "$pid" -o "$OUT/strace-$rt-$cfg.txt" & local spid=$!
