@@ -69,6 +69,7 @@ CONFIGS = [
 ]
 SCALING_CONFIGS = [("gmp", "glibc"), ("tokio", "glibc"), ("smol", "glibc"), ("go", "go")]
 PROC_TIMEOUT = 300
+LOAD_AT_START = open("/proc/loadavg").read().split()[:3]
 
 
 def sh(cmd, **kw):
@@ -309,6 +310,7 @@ def meta(args, started):
         "command": "python3 benches/whole.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.node()} {platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} vCPUs",
         "note": "shared 2-vCPU VM, other jobs running: wall times are noisy; compare within a run",
+        "loadavg_start": LOAD_AT_START,
         "loadavg_end": open("/proc/loadavg").read().split()[:3],
         "rustc": try_sh(["rustc", "-V"]),
         "go": try_sh(["go", "version"]),
