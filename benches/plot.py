@@ -2,6 +2,7 @@
 """Plots for docs/: hand-written SVG, standard library only.
 
     python3 benches/plot.py
+    python3 benches/plot.py --http-latency ../io/docs/data/http_latency.json
 
 Reads, when present (a plot whose input is missing is skipped, saying so):
 
@@ -15,7 +16,8 @@ Reads, when present (a plot whose input is missing is skipped, saying so):
   200 ms, gmp vs tokio; `cargo bench --bench handoff -- --dump-ticks`)
 * docs/data/http_latency.json     -> docs/http_latency_cdf.svg
   (1,024-connection latency CDF: {"meta":{...},"series":{"gmp":
-  [[percentile, latency_us], ...], ...}})
+  [[percentile, latency_us], ...], ...}}; `--http-latency PATH` reads it
+  from elsewhere)
 """
 
 import json
@@ -144,8 +146,8 @@ def frame(svg, xa, ya, xlabel, ylabel, xticks=True, yticks=True):
     svg.text(xa.p0 - 42, (ya.p0 + ya.p1) / 2, ylabel, size=12, anchor="middle", rotate=-90)
 
 
-def load(name):
-    path = os.path.join(DATA, name)
+def load(name, path=None):
+    path = path or os.path.join(DATA, name)
     if not os.path.exists(path):
         print(f"skipped: {os.path.relpath(path, ROOT)} is missing")
         return None
@@ -299,15 +301,23 @@ def latency_plot(data):
 
 
 def main():
+    # `--http-latency PATH` reads the latency CDF from elsewhere (the I/O
+    # benchmarks' worktree) when docs/data has none yet.
+    http = None
+    if "--http-latency" in sys.argv[1:]:
+        i = sys.argv.index("--http-latency")
+        if i + 1 >= len(sys.argv):
+            sys.exit("plot.py: --http-latency needs a path")
+        http = sys.argv[i + 1]
     plots = [
-        ("scheduler_whole.json", ratios_plot),
-        ("scheduler_scaling.json", scaling_plot),
-        ("handoff_stall.json", handoff_plot),
-        ("http_latency.json", latency_plot),
+        ("scheduler_whole.json", ratios_plot, None),
+        ("scheduler_scaling.json", scaling_plot, None),
+        ("handoff_stall.json", handoff_plot, None),
+        ("http_latency.json", latency_plot, http),
     ]
     failed = False
-    for name, plot in plots:
-        data = load(name)
+    for name, plot, path in plots:
+        data = load(name, path)
         if data is None:
             continue
         try:

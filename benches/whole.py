@@ -69,6 +69,7 @@ CONFIGS = [
 ]
 SCALING_CONFIGS = [("gmp", "glibc"), ("tokio", "glibc"), ("smol", "glibc"), ("go", "go")]
 PROC_TIMEOUT = 300
+LOAD_AT_START = open("/proc/loadavg").read().split()[:3]
 
 
 def sh(cmd, **kw):
@@ -169,7 +170,8 @@ def summarize(results):
             "min": min(values),
             "max": max(values),
         }
-        for field in ("cpu", "first", "mean", "p99", "monitor", "monitor_voluntary", "handoffs", "rss"):
+        for field in ("cpu", "switches", "first", "mean", "p99", "monitor", "monitor_voluntary", "handoffs",
+                      "rss"):
             vals = [r[field] for r in rows if r.get(field) is not None]
             if vals:
                 entry[field + "_median"] = statistics.median(vals)
@@ -245,6 +247,14 @@ def print_tables(summary, workloads, runs):
             continue
         cells = [fmt(lookup(summary, w, r, a, field="cpu_median")) for r, a in CONFIGS]
         print(f"| {w} | {unit.get(w, '-')} | " + " | ".join(cells) + " |")
+    print(f"\n### Context switches per iteration (all threads), 2 Ps: median of {runs} processes\n")
+    print("| workload | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(CONFIGS))
+    for w in workloads:
+        if w not in TIMED:
+            continue
+        cells = [fmt(lookup(summary, w, r, a, field="switches_median")) for r, a in CONFIGS]
+        print(f"| {w} | " + " | ".join(cells) + " |")
     print("\nwake-ups: context switches/s of the runtime's threads (main thread excluded; "
           "Go: all threads); gmp's sysmon alone:")
     for w in ("idle_wakeups", "busy_wakeups"):
@@ -300,6 +310,7 @@ def meta(args, started):
         "command": "python3 benches/whole.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.node()} {platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} vCPUs",
         "note": "shared 2-vCPU VM, other jobs running: wall times are noisy; compare within a run",
+        "loadavg_start": LOAD_AT_START,
         "loadavg_end": open("/proc/loadavg").read().split()[:3],
         "rustc": try_sh(["rustc", "-V"]),
         "go": try_sh(["go", "version"]),

@@ -252,6 +252,7 @@ func median(v []float64) float64 {
 }
 
 func timed(s spec, iters int) string {
+	sw0 := switches()
 	cpu0 := cpuNs()
 	times := make([]float64, iters)
 	for i := range times {
@@ -260,6 +261,7 @@ func timed(s spec, iters int) string {
 		times[i] = float64(time.Since(start).Nanoseconds()) / s.divisor
 	}
 	cpu := (cpuNs() - cpu0) / s.divisor / float64(iters)
+	sw := (switches() - sw0) / float64(iters)
 	first := times[0]
 	var mean float64
 	for _, t := range times {
@@ -267,8 +269,8 @@ func timed(s spec, iters int) string {
 	}
 	mean /= float64(iters)
 	sort.Float64s(times)
-	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"mean":%.2f,"p99":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f`,
-		median(times), iters, first, mean, times[(len(times)-1)*99/100], times[0], times[len(times)-1], cpu)
+	return fmt.Sprintf(`,"value":%.2f,"iters":%d,"first":%.2f,"mean":%.2f,"p99":%.2f,"min":%.2f,"max":%.2f,"cpu":%.2f,"switches":%.2f`,
+		median(times), iters, first, mean, times[(len(times)-1)*99/100], times[0], times[len(times)-1], cpu, sw)
 }
 
 func parked() string {

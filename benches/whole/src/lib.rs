@@ -12,7 +12,7 @@
 //! ```text
 //! {"runtime":"gmp","alloc":"glibc","workload":"ping_pong","unit":"ns/round",
 //!  "value":...,"iters":50,"first":...,"mean":...,"p99":...,"min":...,"max":...,
-//!  "cpu":...,"procs":2,"startup_ms":...}
+//!  "cpu":...,"switches":...,"procs":2,"startup_ms":...}
 //! ```
 //!
 //! `value` is the median over the process's iterations of the wall time per
@@ -21,7 +21,10 @@
 //! criterion's estimate follows: one descheduled iteration moves it), `p99`
 //! the 99th percentile of the iterations,
 //! `min`/`max` the spread, `cpu` the CPU time of
-//! all threads per unit over all iterations (`/proc/self/task/*/schedstat`).
+//! all threads per unit over all iterations (`/proc/self/task/*/schedstat`),
+//! `switches` the context switches of all threads per iteration (each one a
+//! thread that parked and was woken, or was preempted: on a loaded machine
+//! each costs a wait for a CPU).
 //! `parked` prints VmHWM growth per task as `value` (and VmRSS growth as
 //! `rss`); the `*_wakeups` workloads print context switches per second of the
 //! runtime's threads as `value`, of gmp's sysmon thread as `monitor`, and
@@ -212,6 +215,7 @@ fn run<R: Rt>(args: &Args, alloc: &str) -> String {
 
 /// Runs a timed workload `iters` times and appends its fields to `line`.
 fn timed<R: Rt>(line: &mut String, rt: &R, w: Workload, iters: usize) {
+    let switches0 = proc_stats::switches(0, None).all;
     let cpu0 = proc_stats::cpu_ns();
     let mut times: Vec<f64> = (0..iters)
         .map(|_| {
@@ -221,13 +225,15 @@ fn timed<R: Rt>(line: &mut String, rt: &R, w: Workload, iters: usize) {
         })
         .collect();
     let cpu = proc_stats::cpu_ns().saturating_sub(cpu0) as f64 / w.divisor() / iters as f64;
+    let switches =
+        proc_stats::switches(0, None).all.saturating_sub(switches0) as f64 / iters as f64;
     let first = times[0];
     let mean = times.iter().sum::<f64>() / iters as f64;
     times.sort_by(f64::total_cmp);
     let _ = write!(
         line,
         ",\"value\":{:.2},\"iters\":{iters},\"first\":{first:.2},\"mean\":{mean:.2},\
-         \"p99\":{:.2},\"min\":{:.2},\"max\":{:.2},\"cpu\":{cpu:.2}",
+         \"p99\":{:.2},\"min\":{:.2},\"max\":{:.2},\"cpu\":{cpu:.2},\"switches\":{switches:.2}",
         median(&times),
         times[(times.len() - 1) * 99 / 100],
         times[0],

@@ -75,8 +75,8 @@ pub(crate) struct Switches {
     pub(crate) monitor_voluntary: u64,
 }
 
-/// Context switches of every thread but `skip`, and of the threads named
-/// `monitor`.
+/// Context switches of every thread but `skip` (0 skips none), and of the
+/// threads named `monitor`.
 pub(crate) fn switches(skip: u64, monitor: Option<&str>) -> Switches {
     let mut out = Switches::default();
     for tid in tids() {
