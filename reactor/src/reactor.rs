@@ -304,33 +304,7 @@ impl Reactor {
         } = &mut *state;
         let before = wakers.len();
 
-        // Fire what is due, and publish how long we are going to wait under
-        // the timers lock, so that an earlier timer inserted from now on
-        // kicks us.
-        let now = Instant::now();
-        let wait = {
-            let mut timers = lock(&self.timers);
-            let mut wait = timeout;
-            if timers.fire(now, wakers) > 0
-                || (as_fallback && self.driver.has_guards())
-                || skip_wait()
-            {
-                wait = Some(Duration::ZERO);
-            }
-            if let Some(next) = timers.next_deadline() {
-                let until_next = next.saturating_duration_since(now);
-                wait = Some(wait.map_or(until_next, |w| w.min(until_next)));
-            }
-            self.timer_count.store(timers.len(), Ordering::SeqCst);
-            if wait != Some(Duration::ZERO) {
-                timers.wait = match wait.and_then(|w| now.checked_add(w)) {
-                    Some(at) => PollerWait::Until(at),
-                    None => PollerWait::Forever,
-                };
-                self.blocked.store(true, Ordering::SeqCst);
-            }
-            wait
-        };
+        let wait = self.arm_wait(timeout, wakers, as_fallback, skip_wait);
 
         events.clear();
         reported.clear();
@@ -349,8 +323,56 @@ impl Reactor {
             _ => Ok(()),
         };
 
-        // Deliver I/O events. Sources are looked up in one go, then
-        // delivered without the map lock.
+        self.deliver(reported, ready, wakers);
+
+        self.last_poll.store(Reactor::now_nanos(), Ordering::SeqCst);
+        self.owner.store(0, Ordering::SeqCst);
+        Some(result.map(|()| wakers.len() - before))
+    }
+
+    /// Fires the timers that are due and decides how long the wait may
+    /// block: not at all if a timer fired, `skip_wait()` holds or a fallback
+    /// poll has guards to yield to; else until the next timer (or
+    /// `timeout`). A blocking wait is published under the timers lock, so
+    /// an earlier timer inserted from now on kicks it.
+    fn arm_wait(
+        &self,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+        as_fallback: bool,
+        skip_wait: &dyn Fn() -> bool,
+    ) -> Option<Duration> {
+        let now = Instant::now();
+        let mut timers = lock(&self.timers);
+        let mut wait = timeout;
+        if timers.fire(now, wakers) > 0 || (as_fallback && self.driver.has_guards()) || skip_wait()
+        {
+            wait = Some(Duration::ZERO);
+        }
+        if let Some(next) = timers.next_deadline() {
+            let until_next = next.saturating_duration_since(now);
+            wait = Some(wait.map_or(until_next, |w| w.min(until_next)));
+        }
+        self.timer_count.store(timers.len(), Ordering::SeqCst);
+        if wait != Some(Duration::ZERO) {
+            timers.wait = match wait.and_then(|w| now.checked_add(w)) {
+                Some(at) => PollerWait::Until(at),
+                None => PollerWait::Forever,
+            };
+            self.blocked.store(true, Ordering::SeqCst);
+        }
+        wait
+    }
+
+    /// Delivers the I/O events of a wait, then fires the timers that came
+    /// due meanwhile. Sources are looked up in one go, then delivered
+    /// without the map lock.
+    fn deliver(
+        &self,
+        reported: &[(usize, Reported)],
+        ready: &mut Vec<(Arc<Source>, Reported)>,
+        wakers: &mut Vec<Waker>,
+    ) {
         {
             let sources = lock(&self.sources);
             ready.extend(
@@ -362,17 +384,9 @@ impl Reactor {
         for (source, what) in ready.drain(..) {
             source.deliver(&self.io_waiters, what, wakers);
         }
-
-        // Timers that came due while we waited.
-        {
-            let mut timers = lock(&self.timers);
-            timers.fire(Instant::now(), wakers);
-            self.timer_count.store(timers.len(), Ordering::SeqCst);
-        }
-
-        self.last_poll.store(Reactor::now_nanos(), Ordering::SeqCst);
-        self.owner.store(0, Ordering::SeqCst);
-        Some(result.map(|()| wakers.len() - before))
+        let mut timers = lock(&self.timers);
+        timers.fire(Instant::now(), wakers);
+        self.timer_count.store(timers.len(), Ordering::SeqCst);
     }
 
     /// Wakes the thread blocked in [`Reactor::try_poll`]; if none is, the
