@@ -39,7 +39,7 @@ use async_task::{Builder, Runnable, ScheduleInfo, WithInfo};
 use crate::join::{JoinErrorRepr, JoinHandle};
 use crate::queue::QueueItem;
 use crate::sched::Shared;
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{fence, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::task_id;
 pub use crate::task_id::{id, try_id, Id};
 
@@ -108,6 +108,10 @@ impl TaskMeta {
     /// so a task parking right now is still woken.
     pub(crate) fn abort(&self) {
         self.id_flags.fetch_or(ABORTED, Ordering::SeqCst);
+        // Store-load on both sides of the pair: the fences make the order
+        // hold (loom checks it with fences; SeqCst accesses alone it models
+        // more weakly than the hardware does).
+        fence(Ordering::SeqCst);
         let key = self.parked_key.load(Ordering::SeqCst);
         if key != 0 && key != DONE_KEY {
             self.shared.registry.wake(key - 1);
@@ -272,6 +276,7 @@ impl<F: Future> TaskFuture<'_, F> {
                         .registry
                         .insert(cx.waker(), meta as *const TaskMeta as usize);
                     meta.parked_key.store(key + 1, Ordering::SeqCst);
+                    fence(Ordering::SeqCst);
                     if meta.id_flags.load(Ordering::SeqCst) & ABORTED != 0 {
                         // `abort` ran before it could see our key.
                         cx.waker().wake_by_ref();
