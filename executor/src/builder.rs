@@ -335,3 +335,36 @@ impl Builder {
         })
     }
 }
+
+impl Runtime {
+    /// A runtime with `GMP_MAXPROCS` Ps, or one per available CPU.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable if a `GMP_*` variable is invalid;
+    /// the OS error if a thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to set the number of Ps and other settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(4).thread_name("app").build()?;
+    /// assert_eq!(rt.metrics().procs(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+}

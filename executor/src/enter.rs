@@ -11,7 +11,7 @@
 use std::marker::PhantomData;
 
 use crate::context::{self, Entered};
-use crate::runtime::Handle;
+use crate::runtime::{Handle, Runtime};
 
 /// While this guard lives, this thread's [`spawn`](crate::spawn),
 /// [`spawn_blocking`](crate::spawn_blocking) and [`Handle::current`] mean the
@@ -52,5 +52,50 @@ impl EnterGuard<'_> {
 impl std::fmt::Debug for EnterGuard<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Makes this runtime the current one of this thread until the guard is
+    /// dropped: meanwhile [`spawn`](crate::spawn),
+    /// [`spawn_blocking`](crate::spawn_blocking) and [`Handle::current`]
+    /// mean this runtime. Guards nest; dropping one out of order takes only
+    /// its own runtime off this thread's stack of entered runtimes (the
+    /// innermost guard still alive stays in force).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let h = rt.handle();
+    /// std::thread::spawn(move || {
+    ///     let _guard = h.enter();
+    ///     let t = gmp_executor::spawn(async { gmp_executor::Handle::current().metrics().procs() });
+    ///     assert_eq!(h.block_on(t).unwrap(), 1);
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard::new(self)
+    }
+}
+
+impl Runtime {
+    /// Makes this runtime the current one of this thread until the guard is
+    /// dropped: see [`Handle::enter`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
+    /// let _guard = rt.enter();
+    /// let t = gmp_executor::spawn(async { 3 });
+    /// assert_eq!(rt.block_on(t).unwrap(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
     }
 }

@@ -35,6 +35,7 @@ mod clock_driver;
 mod config;
 mod context;
 mod enter;
+mod global;
 mod global_queue;
 mod join;
 mod join_set;
@@ -69,11 +70,12 @@ use std::future::Future;
 
 pub use builder::Builder;
 pub use enter::EnterGuard;
+pub use global::{configure_global, flush_global_trace};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::spawn_local;
 pub use metrics::{Metrics, ProcMetrics};
-pub use runtime::{configure_global, flush_global_trace, Handle, Runtime};
+pub use runtime::{Handle, Runtime};
 pub use wait_group::{Wait, WaitGroup};
 pub use yield_now::{yield_now, YieldNow};
 
@@ -94,7 +96,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    runtime::spawn_current(future)
+    global::spawn_current(future)
 }
 
 /// Runs a blocking closure on the current runtime's pool of blocking threads
@@ -111,7 +113,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    runtime::current_or_global().spawn_blocking(f)
+    global::current_or_global().spawn_blocking(f)
 }
 
 /// Runs `f`, which may block, on this thread after handing this M's P to
@@ -151,7 +153,7 @@ pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     match Handle::try_current() {
         Some(handle) => handle.block_on(future),
-        None => runtime::global().block_on(future),
+        None => global::global().block_on(future),
     }
 }
 
@@ -172,8 +174,8 @@ pub mod __private {
     /// another number of Ps.
     pub fn block_on_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
         if let Some(procs) = procs {
-            if !crate::runtime::configure_global(procs) {
-                let started = crate::runtime::global_procs().unwrap_or(0);
+            if !crate::global::configure_global(procs) {
+                let started = crate::global::global_procs().unwrap_or(0);
                 panic!(
                     "#[gmp::main(procs = {procs})]: the global runtime already started with \
                      {started} Ps (something used gmp before main's body ran); remove `procs` \
@@ -184,7 +186,7 @@ pub mod __private {
         struct ShutdownGlobal;
         impl Drop for ShutdownGlobal {
             fn drop(&mut self) {
-                crate::runtime::shutdown_global();
+                crate::global::shutdown_global();
             }
         }
         let _shutdown = ShutdownGlobal;

@@ -1,14 +1,10 @@
 //! `Runtime`, `Handle` and the global runtime.
 
 use std::future::Future;
-use std::io;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::block_on;
-use crate::builder::Builder;
 use crate::context;
-use crate::enter::EnterGuard;
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
 use crate::sched::Shared;
@@ -37,7 +33,8 @@ use crate::task;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
-    handle: Handle,
+    /// This runtime's handle; the runtime owns its shutdown.
+    pub(crate) handle: Handle,
 }
 
 /// A cheap, cloneable reference to a runtime, to spawn on it from anywhere.
@@ -57,37 +54,6 @@ pub struct Handle {
 }
 
 impl Runtime {
-    /// A runtime with `GMP_MAXPROCS` Ps, or one per available CPU.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` naming the variable if a `GMP_*` variable is invalid;
-    /// the OS error if a thread cannot be started.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = gmp_executor::Runtime::new()?;
-    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn new() -> io::Result<Runtime> {
-        Builder::new().build()
-    }
-
-    /// A [`Builder`] to set the number of Ps and other settings.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = gmp_executor::Runtime::builder().max_procs(4).thread_name("app").build()?;
-    /// assert_eq!(rt.metrics().procs(), 4);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Runtime {
         Runtime {
             handle: Handle { shared },
@@ -195,22 +161,6 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// Makes this runtime the current one of this thread until the guard is
-    /// dropped: see [`Handle::enter`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
-    /// let _guard = rt.enter();
-    /// let t = gmp_executor::spawn(async { 3 });
-    /// assert_eq!(rt.block_on(t).unwrap(), 3);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn enter(&self) -> EnterGuard<'_> {
-        self.handle.enter()
-    }
-
     /// Shuts the runtime down without waiting: returns at once, even if a
     /// task is stuck inside a poll; a background thread stops the Ms, drops
     /// the tasks' futures and waits for the blocking pool, as dropping the
@@ -348,31 +298,6 @@ impl Handle {
         Metrics::snapshot(&self.shared)
     }
 
-    /// Makes this runtime the current one of this thread until the guard is
-    /// dropped: meanwhile [`spawn`](crate::spawn),
-    /// [`spawn_blocking`](crate::spawn_blocking) and [`Handle::current`]
-    /// mean this runtime. Guards nest; dropping one out of order takes only
-    /// its own runtime off this thread's stack of entered runtimes (the
-    /// innermost guard still alive stays in force).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build()?;
-    /// let h = rt.handle();
-    /// std::thread::spawn(move || {
-    ///     let _guard = h.enter();
-    ///     let t = gmp_executor::spawn(async { gmp_executor::Handle::current().metrics().procs() });
-    ///     assert_eq!(h.block_on(t).unwrap(), 1);
-    /// })
-    /// .join()
-    /// .unwrap();
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard::new(self)
-    }
-
     /// Runs the blocking closure `f` on this runtime's pool of blocking
     /// threads (which hold no P); inside it, this runtime is the current one.
     ///
@@ -415,70 +340,6 @@ impl futures::task::Spawn for Handle {
     }
 }
 
-/// The global runtime, started on first use.
-static GLOBAL: OnceLock<Runtime> = OnceLock::new();
-
-/// Ps asked for by `#[gmp::main(procs = N)]` before the global runtime starts.
-static GLOBAL_PROCS: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(None);
-
-/// Sets the number of Ps of the global runtime, if it has not started yet.
-/// Returns `false` if it has (with another size).
-///
-/// # Examples
-///
-/// ```
-/// // Before anything has used the global runtime, as `#[gmp::main(procs = 2)]` does:
-/// assert!(gmp_executor::configure_global(2));
-/// assert_eq!(gmp_executor::block_on(gmp_executor::spawn(async {
-///     gmp_executor::Handle::current().metrics().procs()
-/// })).unwrap(), 2);
-/// assert!(!gmp_executor::configure_global(3));
-/// ```
-pub fn configure_global(procs: usize) -> bool {
-    if let Ok(mut p) = GLOBAL_PROCS.lock() {
-        *p = Some(procs);
-    }
-    match GLOBAL.get() {
-        None => true,
-        Some(rt) => rt.handle.shared.procs.len() == procs,
-    }
-}
-
-/// The global runtime's handle.
-///
-/// # Panics
-///
-/// If it cannot start: a bad `GMP_*` variable (the message names it) or no
-/// thread could be created.
-pub(crate) fn global() -> &'static Handle {
-    let rt = GLOBAL.get_or_init(|| {
-        let mut builder = Builder::new();
-        builder.thread_name("gmp-global");
-        if let Some(procs) = GLOBAL_PROCS.lock().ok().and_then(|p| *p) {
-            builder.max_procs(procs);
-        }
-        match builder.build() {
-            Ok(rt) => rt,
-            Err(err) => panic!("gmp: cannot start the global runtime: {err}"),
-        }
-    });
-    &rt.handle
-}
-
-/// The number of Ps of the global runtime, if it has started.
-pub(crate) fn global_procs() -> Option<usize> {
-    GLOBAL.get().map(|rt| rt.handle.shared.procs.len())
-}
-
-/// Shuts the global runtime down, if it started (`#[gmp::main]` when `main`
-/// returns): pending tasks' futures are dropped; polls in progress and
-/// blocking closures still running are waited for.
-pub(crate) fn shutdown_global() {
-    if let Some(rt) = GLOBAL.get() {
-        rt.handle.shared.shutdown(None);
-    }
-}
-
 /// Spawns `future` on runtime `shared`.
 pub(crate) fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
 where
@@ -489,45 +350,4 @@ where
     shared.trace.task_create(&runnable);
     runnable.schedule();
     handle
-}
-
-/// `gmp::spawn`: on the current runtime, else the global one.
-pub(crate) fn spawn_current<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let spawned = context::with_current(|shared| match shared {
-        Some(shared) => Ok(spawn_on(shared, future)),
-        None => Err(future),
-    });
-    match spawned {
-        Ok(handle) => handle,
-        Err(future) => global().spawn(future),
-    }
-}
-
-/// The runtime `spawn` and friends mean here: the current one, else the
-/// global one.
-pub(crate) fn current_or_global() -> Handle {
-    match Handle::try_current() {
-        Some(handle) => handle,
-        None => global().clone(),
-    }
-}
-
-/// Writes the global runtime's execution trace now, if one is being
-/// recorded (the global runtime is never dropped; `#[gmp::main]` shuts it
-/// down, which writes the trace, when `main` returns).
-///
-/// # Examples
-///
-/// ```
-/// gmp_executor::block_on(async {});
-/// gmp_executor::flush_global_trace(); // no GMP_TRACE set: nothing to write
-/// ```
-pub fn flush_global_trace() {
-    if let Some(rt) = GLOBAL.get() {
-        rt.handle.shared.trace.finish(&rt.handle.shared);
-    }
 }
