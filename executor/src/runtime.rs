@@ -237,7 +237,7 @@ impl Handle {
     }
 
     /// The runtime of the current task, `block_on`, blocking closure or
-    /// [`EnterGuard`], if any.
+    /// [`EnterGuard`](crate::EnterGuard), if any.
     ///
     /// # Examples
     ///
