@@ -32,14 +32,22 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
 /// touching the runtime's reference count on an M (the common case of a
 /// spawn from a task).
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
-    let entered = ENTERED
-        .try_with(|e| e.borrow().last().map(|entry| entry.shared.clone()))
-        .ok()
-        .flatten();
-    match entered {
-        Some(shared) => f(Some(&shared)),
-        None => with_worker(|w| f(w.map(|w| &w.shared))),
+    // Borrowed, not cloned: a spawn from a `block_on` thread would pay a
+    // reference-count round trip on the runtime for nothing. `f` (a spawn)
+    // never enters or leaves a runtime, so the shared borrow cannot clash.
+    let mut f = Some(f);
+    let entered = ENTERED.try_with(|e| {
+        let e = e.borrow();
+        let entry = e.last()?;
+        let f = f.take()?;
+        Some(f(Some(&entry.shared)))
+    });
+    if let Ok(Some(out)) = entered {
+        return out;
     }
+    // No runtime entered (or the thread-local is gone): `f` was not taken.
+    let f = f.expect("with_current: f ran without a result");
+    with_worker(|w| f(w.map(|w| &w.shared)))
 }
 
 /// Whether this thread is inside a task poll (where `block_on` must not be
