@@ -280,15 +280,17 @@ impl<F: Future> TaskFuture<'_, F> {
                     if meta.id_flags.load(Ordering::SeqCst) & ABORTED != 0 {
                         // `abort` ran before it could see our key.
                         cx.waker().wake_by_ref();
+                    } else if meta.shared.is_closing() {
+                        // Shutdown gave up waiting for this poll and may have
+                        // emptied the registry before we registered: nobody
+                        // else would wake us, so wake ourselves, and the
+                        // schedule function drops the task. If `closing`
+                        // reads false, shutdown's `take_all` takes the shard
+                        // lock after our insert and finds us. A later park
+                        // needs no check: `take_all` woke the task then (a
+                        // wake while it runs reschedules it after the poll).
+                        cx.waker().wake_by_ref();
                     }
-                }
-                if meta.shared.is_closing() {
-                    // Shutdown gave up waiting for this poll and may have
-                    // emptied the registry already: nobody else would wake
-                    // us, so wake ourselves, and the schedule function drops
-                    // the task. (Before `closing` is set, shutdown's
-                    // `take_all` comes after our registration and finds it.)
-                    cx.waker().wake_by_ref();
                 }
                 Poll::Pending
             }
