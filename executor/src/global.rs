@@ -111,6 +111,6 @@ pub(crate) fn current_or_global() -> Handle {
 /// ```
 pub fn flush_global_trace() {
     if let Some(rt) = GLOBAL.get() {
-        rt.handle.shared.trace.finish(&rt.handle.shared);
+        rt.handle.shared.trace.finish();
     }
 }

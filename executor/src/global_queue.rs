@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 
 use crate::sync::{AtomicUsize, Ordering};
-use crate::task::Task;
 
 /// The lock-free face of the GRQ: its length. Lives in `Shared`.
 pub(crate) struct GlobalQueue {
@@ -20,10 +19,17 @@ pub(crate) struct GlobalQueue {
 }
 
 /// The tasks of the GRQ. Lives in `SchedState`, under the scheduler lock.
-#[derive(Default)]
-pub(crate) struct GlobalTasks {
+pub(crate) struct GlobalTasks<T> {
     /// Oldest first.
-    tasks: VecDeque<Task>,
+    tasks: VecDeque<T>,
+}
+
+impl<T> Default for GlobalTasks<T> {
+    fn default() -> Self {
+        GlobalTasks {
+            tasks: VecDeque::new(),
+        }
+    }
 }
 
 impl GlobalQueue {
@@ -44,34 +50,34 @@ impl GlobalQueue {
     }
 
     /// Appends `task`. The caller holds the lock (`tasks` is inside it).
-    pub(crate) fn push(&self, tasks: &mut GlobalTasks, task: Task) {
+    pub(crate) fn push<T>(&self, tasks: &mut GlobalTasks<T>, task: T) {
         tasks.tasks.push_back(task);
         self.publish(tasks);
     }
 
     /// Appends every task of `batch`, in order. Under the lock.
-    pub(crate) fn extend(&self, tasks: &mut GlobalTasks, batch: impl IntoIterator<Item = Task>) {
+    pub(crate) fn extend<T>(&self, tasks: &mut GlobalTasks<T>, batch: impl IntoIterator<Item = T>) {
         tasks.tasks.extend(batch);
         self.publish(tasks);
     }
 
     /// Takes up to `n` tasks from the head. Under the lock.
-    pub(crate) fn pop_n(&self, tasks: &mut GlobalTasks, n: usize) -> impl Iterator<Item = Task> {
+    pub(crate) fn pop_n<T>(&self, tasks: &mut GlobalTasks<T>, n: usize) -> impl Iterator<Item = T> {
         let n = n.min(tasks.tasks.len());
-        let taken: Vec<Task> = tasks.tasks.drain(..n).collect();
+        let taken: Vec<T> = tasks.tasks.drain(..n).collect();
         self.publish(tasks);
         taken.into_iter()
     }
 
     /// Takes every task (shutdown). Under the lock.
-    pub(crate) fn take_all(&self, tasks: &mut GlobalTasks) -> VecDeque<Task> {
+    pub(crate) fn take_all<T>(&self, tasks: &mut GlobalTasks<T>) -> VecDeque<T> {
         let all = std::mem::take(&mut tasks.tasks);
         self.publish(tasks);
         all
     }
 
     /// Mirrors the length after a change.
-    fn publish(&self, tasks: &GlobalTasks) {
+    fn publish<T>(&self, tasks: &GlobalTasks<T>) {
         self.len.store(tasks.tasks.len(), Ordering::SeqCst);
     }
 }

@@ -15,8 +15,12 @@ use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
 
-use crate::task::{TaskMeta, TaskOutput};
+use crate::sched::Shared;
+use crate::task::{JoinErrorRepr, TaskOutput};
 use crate::task_id::Id;
+
+/// The metadata of a task of a gmp runtime.
+type TaskMeta = crate::task::TaskMeta<Shared>;
 
 /// An owned permission to await a task's output.
 ///
@@ -271,13 +275,6 @@ impl fmt::Debug for AbortHandle {
 /// assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"boom"));
 /// ```
 pub struct JoinError(JoinErrorRepr);
-
-pub(crate) enum JoinErrorRepr {
-    /// The future was dropped before it finished.
-    Cancelled,
-    /// The future panicked; the payload.
-    Panic(Box<dyn Any + Send + 'static>),
-}
 
 impl JoinError {
     /// Whether the task panicked.

@@ -51,6 +51,7 @@ mod runtime;
 mod sched;
 mod schedtrace;
 mod shutdown;
+mod spawn;
 mod sync;
 mod sysmon;
 pub mod task;

@@ -22,9 +22,12 @@ use std::task::Waker;
 use std::thread::{self, Thread};
 
 use crate::join::JoinHandle;
-use crate::sched::Shared;
+use crate::sched::{Shared, Task};
+use crate::spawn;
 use crate::sync::{lock, Arc, Mutex};
-use crate::task::{self, Task, TaskMeta};
+
+/// The metadata of a task of a gmp runtime.
+type TaskMeta = crate::task::TaskMeta<Shared>;
 
 /// The run queue of one `block_on`'s local tasks.
 pub(crate) struct LocalQueue {
@@ -112,7 +115,7 @@ impl LocalSet {
         // SAFETY: the runnable is scheduled (or run) only into `self.queue`,
         // whose tasks only `run_queued` and `cancel_all` run or drop, on the
         // owner thread (the `LocalSet` is not `Send`).
-        let (runnable, handle) = unsafe { task::create_unchecked(&self.shared, future, schedule) };
+        let (runnable, handle) = unsafe { spawn::create_unchecked(&self.shared, future, schedule) };
         let mut tasks = self.tasks.borrow_mut();
         tasks.push((runnable.waker(), NonNull::from(runnable.metadata())));
         if tasks.len() > 2 * self.pruned_len.get().max(32) {

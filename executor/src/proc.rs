@@ -38,9 +38,8 @@
 
 use std::sync::atomic::AtomicU64 as StatCounter;
 
-use crate::queue::LocalQueue;
+use crate::queue::{LocalQueue, QueueItem};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use crate::task::Task;
 
 /// A scheduling context.
 ///
@@ -48,17 +47,17 @@ use crate::task::Task;
 /// prefetchers move) so that one P's counters and ring indices never share
 /// a line with its neighbour's in `Shared::procs`.
 #[repr(align(128))]
-pub(crate) struct Proc {
+pub(crate) struct Proc<T: QueueItem> {
     /// Index in `Shared::procs`; stable for the runtime's life.
     pub(crate) id: usize,
     /// The LRQ and `runnext`. Pushed to only by the owner.
-    pub(crate) queue: LocalQueue<Task>,
+    pub(crate) queue: LocalQueue<T>,
     /// Tasks that yielded (woke themselves while running), oldest first.
     /// A second ring, drained only after the LRQ, the GRQ and the reactor
     /// have been looked at, so a yielder runs again only after every other
     /// runnable task of its P and after the global queue had its turn. Same
     /// ownership rules as `queue`; thieves may take from it too.
-    pub(crate) yielded: LocalQueue<Task>,
+    pub(crate) yielded: LocalQueue<T>,
     /// Who may touch the P; see the module docs.
     pub(crate) state: ProcState,
     /// Go's `schedtick`: bumped by the owner each time it runs a task that
@@ -86,7 +85,7 @@ pub(crate) const NO_P: usize = usize::MAX;
 /// `Proc::m` when no M holds the P.
 pub(crate) const NO_M: usize = usize::MAX;
 
-impl Proc {
+impl<T: QueueItem> Proc<T> {
     pub(crate) fn new(id: usize) -> Self {
         Proc {
             id,

@@ -8,8 +8,8 @@ use crate::context;
 use crate::join::JoinHandle;
 use crate::metrics::Metrics;
 use crate::sched::Shared;
+use crate::spawn;
 use crate::sync::Arc;
-use crate::task;
 
 /// A gmp runtime: `max_procs` Ps, the Ms that run them, sysmon and a
 /// blocking pool.
@@ -346,8 +346,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (runnable, handle) = task::create(shared, future);
-    shared.trace.task_create(&runnable);
+    let (runnable, handle) = spawn::create(shared, future);
+    if shared.trace.is_enabled() {
+        let p = context::with_worker(|w| w.and_then(|w| w.p.get())).unwrap_or(0);
+        shared.trace.task_create(p, runnable.metadata().id());
+    }
     runnable.schedule();
     handle
 }

@@ -7,17 +7,21 @@
 //! `shutdown.rs`. Why no wake-up is lost is written at the top of
 //! `machine/start.rs`.
 
+use crate::blocking::pool::BlockingPool;
 use crate::config::Config;
 use crate::global_queue::{GlobalQueue, GlobalTasks};
-use crate::machine::Machine;
+use crate::machine::park::Machine;
 use crate::netpoll;
 use crate::proc::{Proc, ProcStats};
 use crate::queue::SpillBatch;
 use crate::registry::Registry;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sysmon::SysmonState;
-use crate::task::Task;
+use crate::task::{Owner, TaskMeta};
 use crate::trace;
+
+/// A runnable task of a gmp runtime.
+pub(crate) type Task = async_task::Runnable<TaskMeta<Shared>>;
 
 /// Go's fairness interval: every 61st tick a P looks at the GRQ first.
 pub(crate) const GLOBAL_QUEUE_INTERVAL: u64 = 61;
@@ -28,7 +32,7 @@ pub(crate) const GLOBAL_BATCH_MAX: usize = crate::queue::LOCAL_QUEUE_CAPACITY / 
 /// State shared by every thread of one runtime.
 pub(crate) struct Shared {
     /// The Ps; their number never changes.
-    pub(crate) procs: Box<[Proc]>,
+    pub(crate) procs: Box<[Proc<Task>]>,
     /// GRQ, idle Ps and idle Ms, under one lock as in Go (`sched.lock`).
     pub(crate) sched: Mutex<SchedState>,
     /// The GRQ's length, readable without the lock; its tasks are in
@@ -58,7 +62,7 @@ pub(crate) struct Shared {
     /// The monitor thread's state.
     pub(crate) sysmon: SysmonState,
     /// The blocking pool.
-    pub(crate) blocking: crate::blocking::BlockingPool,
+    pub(crate) blocking: BlockingPool<TaskMeta<Shared>>,
     /// Event recorder (GMP_TRACE); disabled unless asked for.
     pub(crate) trace: trace::Recorder,
     /// Join handles of the M threads alive, by M id, for shutdown. An M
@@ -73,7 +77,7 @@ pub(crate) struct Shared {
 /// What `Shared::sched` protects.
 pub(crate) struct SchedState {
     /// The tasks of the global run queue (`Shared::grq` mirrors its length).
-    pub(crate) grq: GlobalTasks,
+    pub(crate) grq: GlobalTasks<Task>,
     /// Idle Ps, a stack as Go's `pidle`.
     pub(crate) idle_procs: Vec<usize>,
     /// Idle Ms, waiting to be handed a P. One of them may be blocked in the
@@ -85,7 +89,7 @@ pub(crate) struct SchedState {
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
-        let procs: Box<[Proc]> = (0..config.procs).map(Proc::new).collect();
+        let procs: Box<[Proc<Task>]> = (0..config.procs).map(Proc::new).collect();
         let n = procs.len();
         let trace = trace::Recorder::new(config.trace_path.clone(), n);
         Arc::new(Shared {
@@ -108,7 +112,7 @@ impl Shared {
             cap_reported: AtomicBool::new(false),
             registry: Registry::new(),
             sysmon: SysmonState::new(n),
-            blocking: crate::blocking::BlockingPool::new(),
+            blocking: BlockingPool::new(),
             trace,
             threads: Mutex::new(Vec::new()),
             config,
@@ -134,7 +138,7 @@ impl Shared {
             drop(task);
             return;
         }
-        self.trace.wake(None, &task);
+        self.trace.wake(None, task.metadata().id());
         self.push_global(task);
         self.wakep();
     }
@@ -260,5 +264,27 @@ impl Shared {
         if let Some(pos) = threads.iter().position(|(id, _)| *id == m.id) {
             drop(threads.swap_remove(pos));
         }
+    }
+}
+
+impl Owner for Shared {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn alive(&self) -> &crate::alive::AliveTasks {
+        &self.alive
+    }
+
+    fn clock(&self) -> Option<&Arc<gmp_reactor::time::Clock>> {
+        self.config.clock.as_ref()
+    }
+
+    fn trace(&self) -> &trace::Recorder {
+        &self.trace
+    }
+
+    fn is_closing(&self) -> bool {
+        Shared::is_closing(self)
     }
 }

@@ -62,7 +62,7 @@ impl Shared {
         for waker in self.registry.take_all() {
             waker.wake();
         }
-        self.trace.finish(self);
+        self.trace.finish();
         all_done
     }
 }

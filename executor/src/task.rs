@@ -6,9 +6,13 @@
 //! the user's future wrapped in a `TaskFuture`. The scheduler moves it around
 //! as an `async_task::Runnable`, one pointer wide.
 //!
-//! * The schedule function is a zero-sized `fn` item: the runtime is reached
-//!   through the task's metadata and the thread-local M context, so a wake
-//!   clones no captured state.
+//! * The metadata names the runtime the task belongs to, through the
+//!   [`Owner`] trait: this module sits below the scheduler (`sched.rs`
+//!   implements `Owner`), so a task knows its runtime's registry, clock and
+//!   trace but none of its queues.
+//! * The schedule function is a zero-sized `fn` item (`spawn.rs`): the
+//!   runtime is reached through the task's metadata and the thread-local M
+//!   context, so a wake clones no captured state.
 //! * `ScheduleInfo::woken_while_running` tells a task that woke itself while it
 //!   ran (a yield) from one woken by somebody else: the first goes to the
 //!   P's yielded ring, the second to `runnext` (design §2).
@@ -34,21 +38,49 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use async_task::{Builder, Runnable, ScheduleInfo, WithInfo};
+use async_task::{Builder, Runnable};
 
-use crate::join::{JoinErrorRepr, JoinHandle};
+use std::any::Any;
+
+use crate::alive::AliveTasks;
 use crate::queue::QueueItem;
-use crate::sched::Shared;
+use crate::registry::Registry;
 use crate::sync::{fence, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::task_id;
 pub use crate::task_id::{id, try_id, Id};
-
-/// A runnable task of a gmp runtime.
-pub(crate) type Task = Runnable<TaskMeta>;
+use crate::trace::Recorder;
 
 /// What a task's output slot holds: the value, or why there is none, in a
 /// wrapper whose destructor cannot unwind into async-task (which would abort).
 pub(crate) type TaskOutput<T> = CatchDrop<Result<T, JoinErrorRepr>>;
+
+/// Why a task has no output (`JoinError` wraps it).
+pub(crate) enum JoinErrorRepr {
+    /// The future was dropped before it finished.
+    Cancelled,
+    /// The future panicked; the payload.
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+/// The runtime a task belongs to, as the task sees it (`sched::Shared`).
+///
+/// Only what the task wrapper and `abort` need: where parked tasks are
+/// registered, the count of live tasks, the test clock, the trace and
+/// whether the runtime is shutting down. Scheduling a woken task is the
+/// schedule function's business (`spawn.rs`), not the task's.
+pub(crate) trait Owner: Send + Sync + 'static {
+    /// The registry of parked tasks (for shutdown and abort).
+    fn registry(&self) -> &Registry;
+    /// The count of tasks spawned and not yet ended.
+    fn alive(&self) -> &AliveTasks;
+    /// The runtime's test clock, made current around each poll, if it has
+    /// one.
+    fn clock(&self) -> Option<&Arc<gmp_reactor::time::Clock>>;
+    /// The execution trace.
+    fn trace(&self) -> &Recorder;
+    /// Whether shutdown has begun.
+    fn is_closing(&self) -> bool;
+}
 
 /// Bit of `TaskMeta::id_flags`: the task has been asked to stop by `abort`.
 const ABORTED: u64 = 1 << 63;
@@ -60,9 +92,9 @@ const ID_MASK: u64 = ABORTED - 1;
 const DONE_KEY: usize = usize::MAX;
 
 /// Per-task data stored inside the task allocation, next to the future.
-pub(crate) struct TaskMeta {
+pub(crate) struct TaskMeta<S> {
     /// The runtime the task belongs to: wakes are scheduled there.
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<S>,
     /// The task's [`Id`] in the low 63 bits, and the `ABORTED` bit. The id is
     /// written at creation; `abort` sets `ABORTED`; the wrapper reads it
     /// before every poll. One word, so ids cost a parked task no memory.
@@ -73,8 +105,8 @@ pub(crate) struct TaskMeta {
     parked_key: AtomicUsize,
 }
 
-impl TaskMeta {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+impl<S: Owner> TaskMeta<S> {
+    pub(crate) fn new(shared: Arc<S>) -> Self {
         let id = Id::next().as_u64();
         assert!(id <= ID_MASK, "gmp: task ids exhausted");
         TaskMeta {
@@ -114,14 +146,14 @@ impl TaskMeta {
         fence(Ordering::SeqCst);
         let key = self.parked_key.load(Ordering::SeqCst);
         if key != 0 && key != DONE_KEY {
-            self.shared.registry.wake(key - 1);
+            self.shared.registry().wake(key - 1);
         }
     }
 }
 
 // SAFETY: a `Runnable` is one non-null pointer that `into_raw`/`from_raw`
 // round-trip exactly, as async-task documents.
-unsafe impl QueueItem for Task {
+unsafe impl<S> QueueItem for Runnable<TaskMeta<S>> {
     fn into_raw(self) -> NonNull<()> {
         Runnable::into_raw(self)
     }
@@ -189,40 +221,40 @@ pin_project_lite::pin_project! {
     /// The user's future as the task runs it: catches panics (of its poll and
     /// of its destructor), honours `abort`, sets the current task id, and
     /// registers the task as parked on its first `Pending`.
-    pub(crate) struct TaskFuture<'a, F> {
+    pub(crate) struct TaskFuture<'a, F, S: Owner> {
         // The user's future; `None` once it has been dropped (right after it
         // completed, or when the task was aborted), always by the wrapper
         // inside a `catch_unwind`.
         #[pin]
         future: Option<F>,
         // The task's metadata, inside the same allocation.
-        meta: &'a TaskMeta,
+        meta: &'a TaskMeta<S>,
         // Whether the waker is in the registry (then `meta.parked_key` is set).
         parked: bool,
     }
 
-    impl<F> PinnedDrop for TaskFuture<'_, F> {
+    impl<F, S: Owner> PinnedDrop for TaskFuture<'_, F, S> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if *this.parked {
                 let key = this.meta.parked_key.load(Ordering::Relaxed);
-                this.meta.shared.registry.remove(key - 1);
+                this.meta.shared.registry().remove(key - 1);
             }
             // A future dropped without finishing (shutdown, a dropped
             // runnable): its destructor may panic too.
             forget_payload(drop_future(this.future));
             this.meta.parked_key.store(DONE_KEY, Ordering::Release);
-            this.meta.shared.alive.ended();
+            this.meta.shared.alive().ended();
         }
     }
 }
 
-impl<F: Future> Future for TaskFuture<'_, F> {
+impl<F: Future, S: Owner> Future for TaskFuture<'_, F, S> {
     type Output = TaskOutput<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.meta.id();
-        let poll = match &self.meta.shared.config.clock {
+        let poll = match self.meta.shared.clock() {
             // The runtime's test clock is current while its tasks run.
             Some(clock) => {
                 let clock = clock.clone();
@@ -236,7 +268,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     }
 }
 
-impl<F: Future> TaskFuture<'_, F> {
+impl<F: Future, S: Owner> TaskFuture<'_, F, S> {
     /// One poll of the user's future, with the current task id set.
     fn poll_inner(
         self: Pin<&mut Self>,
@@ -255,7 +287,7 @@ impl<F: Future> TaskFuture<'_, F> {
         };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(value)) => {
-                if meta.shared.trace.is_enabled() {
+                if meta.shared.trace().is_enabled() {
                     crate::trace::mark_done();
                 }
                 // Drop the future here, where its destructor's panic is
@@ -273,8 +305,8 @@ impl<F: Future> TaskFuture<'_, F> {
                     *this.parked = true;
                     let key = meta
                         .shared
-                        .registry
-                        .insert(cx.waker(), meta as *const TaskMeta as usize);
+                        .registry()
+                        .insert(cx.waker(), meta as *const TaskMeta<S> as usize);
                     meta.parked_key.store(key + 1, Ordering::SeqCst);
                     fence(Ordering::SeqCst);
                     if meta.id_flags.load(Ordering::SeqCst) & ABORTED != 0 {
@@ -304,54 +336,33 @@ impl<F: Future> TaskFuture<'_, F> {
     }
 }
 
-/// Allocates a task of runtime `shared` without scheduling it.
-pub(crate) fn create<F>(shared: &Arc<Shared>, future: F) -> (Task, JoinHandle<F::Output>)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    create_with(shared, future, WithInfo(schedule))
-}
+/// The handle side of a task allocation (`JoinHandle` wraps it).
+pub(crate) type RawJoin<T, S> = async_task::Task<TaskOutput<T>, TaskMeta<S>>;
 
-/// Allocates a task whose wakes go to `schedule` (the blocking pool uses its
-/// own).
-pub(crate) fn create_with<F, S>(
-    shared: &Arc<Shared>,
-    future: F,
-    schedule: S,
-) -> (Task, JoinHandle<F::Output>)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-    S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
-{
-    // SAFETY: `F` and its output are `Send`, so the task may be polled and
-    // dropped on any thread.
-    unsafe { create_unchecked(shared, future, schedule) }
-}
-
-/// Allocates a task of runtime `shared` whose future need not be `Send`
-/// (`spawn_local`).
+/// Allocates a task of runtime `shared` whose wakes go to `schedule`,
+/// without scheduling it; its future need not be `Send` (`spawn.rs` wraps
+/// this for `Send` futures and for `spawn_local`).
 ///
 /// # Safety
 ///
-/// If `F` is not `Send`, the returned `Task` and every `Task` handed to
+/// If `F` is not `Send`, the returned `Runnable` and every one handed to
 /// `schedule` must be run and dropped on the calling thread only.
-pub(crate) unsafe fn create_unchecked<F, S>(
-    shared: &Arc<Shared>,
+pub(crate) unsafe fn allocate<S, F, Sch>(
+    shared: &Arc<S>,
     future: F,
-    schedule: S,
-) -> (Task, JoinHandle<F::Output>)
+    schedule: Sch,
+) -> (Runnable<TaskMeta<S>>, RawJoin<F::Output, S>)
 where
+    S: Owner,
     F: Future + 'static,
     F::Output: 'static,
-    S: async_task::Schedule<TaskMeta> + Send + Sync + 'static,
+    Sch: async_task::Schedule<TaskMeta<S>> + Send + Sync + 'static,
 {
-    shared.alive.spawned();
+    shared.alive().spawned();
     let builder = Builder::new().metadata(TaskMeta::new(shared.clone()));
     // async-task keeps the metadata alive and in place for as long as the
     // future exists, so the wrapper may borrow it.
-    fn wrap<'a, F>(future: F) -> impl FnOnce(&'a TaskMeta) -> TaskFuture<'a, F> {
+    fn wrap<'a, F, S: Owner>(future: F) -> impl FnOnce(&'a TaskMeta<S>) -> TaskFuture<'a, F, S> {
         move |meta| TaskFuture {
             future: Some(future),
             meta,
@@ -362,21 +373,6 @@ where
     // SAFETY: `F: 'static` and the wrapper borrows only the task's own
     // metadata (allowed by `spawn_unchecked`'s contract); `TaskMeta` is
     // `Sync`; the schedule function is `Send + Sync + 'static`; if `F` is not
-    // `Send`, our caller keeps its `Task`s on this thread (our contract).
-    let (runnable, task) = unsafe { builder.spawn_unchecked(make, schedule) };
-    let meta = NonNull::from(task.metadata());
-    let waker = runnable.waker();
-    (runnable, JoinHandle::new(task.fallible(), meta, waker))
-}
-
-/// The schedule function of every runtime task.
-///
-/// The common case, a wake on an M of the task's own runtime, reaches the
-/// runtime through the M's context and touches no reference count.
-fn schedule(task: Task, info: ScheduleInfo) {
-    let runtime = Arc::as_ptr(&task.metadata().shared);
-    if let Err(task) = crate::context::schedule_local(runtime, task, info.woken_while_running) {
-        let shared = task.metadata().shared.clone();
-        shared.schedule_remote(task);
-    }
+    // `Send`, our caller keeps its `Runnable`s on this thread (our contract).
+    unsafe { builder.spawn_unchecked(make, schedule) }
 }

@@ -15,7 +15,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::config::test_config;
 use crate::sched::Shared;
-use crate::task::{self, Task};
+use crate::sched::Task;
+use crate::spawn;
 use crate::JoinHandle;
 
 /// Shared state of a 1-P runtime that starts no thread: `max_threads` 0
@@ -54,7 +55,7 @@ impl Future for Yields {
 #[test]
 fn a_task_run_by_hand_gives_its_output_to_the_handle() {
     let shared = shared();
-    let (runnable, mut handle) = task::create(&shared, Yields(3));
+    let (runnable, mut handle) = spawn::create(&shared, Yields(3));
     assert!(poll(&mut handle).is_pending(), "output before the task ran");
     let mut runs = 0;
     let mut task = Some(runnable);
@@ -71,7 +72,7 @@ fn a_task_run_by_hand_gives_its_output_to_the_handle() {
 #[test]
 fn a_panicking_poll_completes_the_task_with_the_panic() {
     let shared = shared();
-    let (runnable, mut handle) = task::create(&shared, async { panic!("boom") });
+    let (runnable, mut handle) = spawn::create(&shared, async { panic!("boom") });
     runnable.run();
     match poll(&mut handle) {
         Poll::Ready(Err(err)) => assert!(err.is_panic(), "not a panic: {err:?}"),
@@ -90,7 +91,7 @@ fn abort_of_a_parked_task_drops_its_future_and_cancels() {
     let shared = shared();
     let drops = Arc::new(AtomicUsize::new(0));
     let guard = Dropped(drops.clone());
-    let (runnable, mut handle) = task::create(&shared, async move {
+    let (runnable, mut handle) = spawn::create(&shared, async move {
         let _guard = guard;
         std::future::pending::<()>().await
     });
@@ -111,7 +112,7 @@ fn a_detached_task_frees_its_output() {
     let shared = shared();
     let value = Arc::new(());
     let v = value.clone();
-    let (runnable, handle) = task::create(&shared, async move { v });
+    let (runnable, handle) = spawn::create(&shared, async move { v });
     drop(handle);
     runnable.run();
     assert_eq!(Arc::strong_count(&value), 1, "the detached output leaked");
@@ -125,7 +126,7 @@ fn a_spill_after_shutdown_drained_the_grq_drops_its_tasks() {
     let full = crate::queue::LOCAL_QUEUE_CAPACITY;
     for _ in 0..full {
         let v = value.clone();
-        let (runnable, handle) = task::create(&shared, async move { drop(v) });
+        let (runnable, handle) = spawn::create(&shared, async move { drop(v) });
         drop(handle);
         shared.push_tail(p, runnable);
     }
@@ -133,7 +134,7 @@ fn a_spill_after_shutdown_drained_the_grq_drops_its_tasks() {
     // One more push: the full LRQ spills half of itself to the GRQ, which
     // shutdown has already drained; the batch must be dropped, not queued.
     let v = value.clone();
-    let (runnable, handle) = task::create(&shared, async move { drop(v) });
+    let (runnable, handle) = spawn::create(&shared, async move { drop(v) });
     drop(handle);
     shared.push_tail(p, runnable);
     assert_eq!(

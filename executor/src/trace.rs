@@ -16,9 +16,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::sched::Shared;
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
-use crate::task::Task;
+use crate::task_id::Id;
 use crate::trace_format::{arg, end, event, field, meta, phase, PID_MACHINES, PID_PROCS};
 
 /// Events kept per ring, unless `GMP_TRACE_EVENTS` says otherwise.
@@ -183,14 +182,12 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn task_create(&self, task: &Task) {
-        if self.inner.is_some() {
-            let p = crate::context::with_worker(|w| w.and_then(|w| w.p.get())).unwrap_or(0);
-            self.record(p, task_id(task), Kind::Create);
-        }
+    /// Task `task` was spawned on P `p` (0 when spawned off any P).
+    pub(crate) fn task_create(&self, p: usize, task: Id) {
+        self.record(p, task_id(task), Kind::Create);
     }
 
-    pub(crate) fn task_start(&self, _p: usize, task: &Task) -> RunToken {
+    pub(crate) fn task_start(&self, _p: usize, task: Id) -> RunToken {
         RunToken(
             self.inner
                 .as_ref()
@@ -217,7 +214,7 @@ impl Recorder {
 
     /// A wake of `task` on P `p` (or off any P when `None`: those go to the
     /// last P's ring and are drawn on a lane of their own).
-    pub(crate) fn wake(&self, p: Option<usize>, task: &Task) {
+    pub(crate) fn wake(&self, p: Option<usize>, task: Id) {
         if let Some(inner) = &self.inner {
             let lane = p.unwrap_or(usize::MAX);
             let t = inner.start.elapsed().as_nanos() as u64;
@@ -268,7 +265,7 @@ impl Recorder {
     }
 
     /// Writes the trace file (once).
-    pub(crate) fn finish(&self, _shared: &Shared) {
+    pub(crate) fn finish(&self) {
         let Some(inner) = &self.inner else { return };
         if inner.written.swap(true, Ordering::AcqRel) {
             return;
@@ -303,8 +300,8 @@ fn ring_capacity(value: Option<&str>) -> usize {
 }
 
 /// A task's identity in the trace: its `gmp::task::Id`.
-fn task_id(task: &Task) -> usize {
-    task.metadata().id().as_u64() as usize
+fn task_id(task: Id) -> usize {
+    task.as_u64() as usize
 }
 
 impl Inner {

@@ -6,7 +6,7 @@
 //! `netpoll.rs` (nothing is ever ready; one M at a time blocks in it until
 //! notified). So each model below builds a real runtime with `Shared::new`,
 //! starts M0 as `Builder::build` does, and drives it from the model's main
-//! thread with the real public paths (`task::create` + `schedule`, `abort`,
+//! thread with the real public paths (`spawn::create` + `schedule`, `abort`,
 //! `shutdown`).
 //!
 //! A lost wake-up shows as a deadlock, which loom reports: the main thread
@@ -25,8 +25,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::{check, DEFAULT_PREEMPTIONS, SMALL_PREEMPTIONS};
 use crate::config::test_config;
 use crate::sched::Shared;
+use crate::spawn;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex, Ordering};
-use crate::task;
 
 /// A runtime of `procs` Ps with at most `max_threads` Ms, no sysmon, and M0
 /// started (as `Builder::build` does).
@@ -90,7 +90,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (runnable, handle) = task::create(shared, future);
+    let (runnable, handle) = spawn::create(shared, future);
     runnable.schedule();
     handle
 }

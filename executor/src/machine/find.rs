@@ -4,9 +4,9 @@
 use super::{Worker, RUNNEXT_STREAK, YIELD_INTERVAL};
 use crate::netpoll as reactor;
 use crate::proc::ProcStats;
+use crate::sched::Task;
 use crate::sched::GLOBAL_QUEUE_INTERVAL;
 use crate::sync::{fence, Ordering};
-use crate::task::Task;
 
 /// How step 8 (giving the P back) ended.
 enum GiveBack {

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::Worker;
 use crate::netpoll as reactor;
+use crate::sched::Task;
 use crate::sync::Ordering;
-use crate::task::Task;
 
 impl Worker {
     /// Polls the reactor without blocking and spreads the woken tasks;

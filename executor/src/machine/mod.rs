@@ -33,6 +33,7 @@
 
 mod find;
 mod inject;
+pub(crate) mod park;
 mod start;
 mod stop;
 mod wake;
@@ -40,13 +41,13 @@ mod wake;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use crate::netpoll as reactor;
 use crate::proc::ProcStats;
-use crate::sched::Shared;
-use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::task::Task;
+use crate::sched::{Shared, Task};
+use crate::sync::{Arc, Ordering};
 use crate::trace::End;
 
+pub(crate) use park::Machine;
+use park::Park;
 pub(crate) use wake::{enter_worker, schedule_local, with_worker};
 
 /// How often an idle M retries the reactor while another runtime (or the
@@ -72,82 +73,6 @@ pub(crate) const RUNNEXT_STREAK: u64 = 61;
 pub(crate) const YIELD_INTERVAL: u64 = 61;
 
 pub(crate) use crate::proc::NO_P;
-
-/// An M: its parking place and what schedtrace shows of it.
-pub(crate) struct Machine {
-    /// Runtime-unique id.
-    pub(crate) id: usize,
-    /// The hand-over slot: a P given to this M while it was idle. Written by
-    /// `startm` (through `hand`) and by the M itself.
-    park: Mutex<Park>,
-    /// Signalled when `park` changes.
-    cv: Condvar,
-    /// The M is (about to be) blocked in the reactor rather than on `cv`;
-    /// handing it a P must also notify the reactor. Written by the M.
-    pub(crate) in_reactor: AtomicBool,
-    /// The P it holds, or `NO_P`. Written by the M and by sysmon's retake.
-    /// For schedtrace.
-    pub(crate) p: AtomicUsize,
-    /// Spinning. Written by the M. For schedtrace.
-    pub(crate) spinning: AtomicBool,
-    /// Inside a task poll. Written by the M. For schedtrace.
-    pub(crate) polling: AtomicBool,
-    /// The thread's kernel id (0 if unknown), so sysmon can ask the kernel
-    /// whether the thread is running or blocked. Written once by the M.
-    pub(crate) tid: AtomicUsize,
-}
-
-/// What an idle M waits for.
-#[derive(Default)]
-struct Park {
-    /// A P handed over by `startm`, and whether to spin with it.
-    next: Option<(usize, bool)>,
-    /// The runtime is shutting down.
-    shutdown: bool,
-}
-
-impl Machine {
-    pub(crate) fn new(id: usize) -> Self {
-        Machine {
-            id,
-            park: Mutex::new(Park::default()),
-            cv: Condvar::new(),
-            in_reactor: AtomicBool::new(false),
-            p: AtomicUsize::new(NO_P),
-            spinning: AtomicBool::new(false),
-            polling: AtomicBool::new(false),
-            tid: AtomicUsize::new(0),
-        }
-    }
-
-    /// Gives P `p` to this idle M (which `startm` took off the idle list).
-    pub(crate) fn hand(&self, p: usize, spinning: bool) {
-        let mut park = lock(&self.park);
-        assert!(park.next.is_none(), "M{} handed two Ps", self.id);
-        park.next = Some((p, spinning));
-        drop(park);
-        self.cv.notify_one();
-        if self.in_reactor.load(Ordering::Acquire) {
-            reactor::get().notify();
-        }
-    }
-
-    /// Tells this M to exit.
-    pub(crate) fn wake_for_shutdown(&self) {
-        lock(&self.park).shutdown = true;
-        self.cv.notify_one();
-    }
-
-    /// Whether a P has been handed over and not taken yet.
-    fn has_handed(&self) -> bool {
-        lock(&self.park).next.is_some()
-    }
-
-    /// Takes a P handed over, if there is one.
-    fn take_handed(&self) -> Option<(usize, bool)> {
-        lock(&self.park).next.take()
-    }
-}
 
 /// What an M thread knows about itself. Lives on the M's stack for the whole
 /// run of its loop; the thread-local `WORKER` (`wake.rs`) points at it. Only
@@ -267,7 +192,7 @@ impl Worker {
         let seq = proc.state.enter_poll();
         self.in_poll.set(Some(seq));
         self.m.polling.store(true, Ordering::Relaxed);
-        let trace = shared.trace.task_start(p, &task);
+        let trace = shared.trace.task_start(p, task.metadata().id());
         let yielded = gmp_reactor::coop::with_budget(COOP_BUDGET, || task.run());
         if shared.trace.is_enabled() {
             let end = if yielded {

@@ -15,8 +15,8 @@ use std::ptr;
 
 use super::Worker;
 use crate::sched::Shared;
+use crate::sched::Task;
 use crate::sync::Arc;
-use crate::task::Task;
 
 #[cfg(not(gmp_loom))]
 std::thread_local! {
@@ -84,7 +84,7 @@ impl Worker {
         let Some(p) = self.p.get() else {
             return Err(task);
         };
-        self.shared.trace.wake(Some(p), &task);
+        self.shared.trace.wake(Some(p), task.metadata().id());
         let more = match self.in_poll.get() {
             Some(seq) => {
                 // Inside a poll, sysmon may be taking the P right now: claim
