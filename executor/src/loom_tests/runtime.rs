@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::{check, DEFAULT_PREEMPTIONS, SMALL_PREEMPTIONS};
 use crate::config::test_config;
 use crate::sched::Shared;
-use crate::spawn;
+use crate::spawn as spawner;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex, Ordering};
 
 /// A runtime of `procs` Ps with at most `max_threads` Ms, no sysmon, and M0
@@ -90,7 +90,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (runnable, handle) = spawn::create(shared, future);
+    let (runnable, handle) = spawner::create(shared, future);
     runnable.schedule();
     handle
 }
