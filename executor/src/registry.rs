@@ -23,23 +23,20 @@ pub(crate) struct Registry {
 }
 
 /// A slab of wakers with a free list.
+///
+/// An entry is an `Option<Waker>`, 16 bytes (a parked task pays for each
+/// one): `None` is a free entry, on `free`, or one emptied by `take_all`
+/// whose key still belongs to a task that will `remove` it, not on `free`
+/// until then, so no new task gets the same key while the old one may still
+/// remove it.
 #[derive(Default)]
 struct Slab {
-    entries: Vec<Entry>,
-    /// Head of the free list (index into `entries`), or `usize::MAX`.
-    free: Option<usize>,
+    /// The parked tasks' wakers, by index.
+    entries: Vec<Option<Waker>>,
+    /// Indices of the free entries.
+    free: Vec<u32>,
+    /// Entries holding a waker.
     len: usize,
-}
-
-enum Entry {
-    /// A parked task's waker.
-    Occupied(Waker),
-    /// Free; the next free entry.
-    Vacant(Option<usize>),
-    /// Emptied by `take_all`, but its key still belongs to a task that will
-    /// `remove` it; not on the free list until then, so no new task gets
-    /// the same key while the old one may still remove it.
-    Taken,
 }
 
 impl Registry {
@@ -55,43 +52,41 @@ impl Registry {
         let shard = (hint >> 6) % SHARDS;
         let mut slab = lock(&self.shards[shard]);
         slab.len += 1;
-        let index = match slab.free {
+        let index = match slab.free.pop() {
             Some(index) => {
-                let Entry::Vacant(next) = slab.entries[index] else {
-                    unreachable!("free list points at an occupied entry");
-                };
-                slab.free = next;
-                slab.entries[index] = Entry::Occupied(waker.clone());
+                let index = index as usize;
+                debug_assert!(slab.entries[index].is_none(), "a free entry is occupied");
+                slab.entries[index] = Some(waker.clone());
                 index
             }
             None => {
-                slab.entries.push(Entry::Occupied(waker.clone()));
+                assert!(
+                    slab.entries.len() < u32::MAX as usize,
+                    "gmp: more than 2^32 parked tasks in one registry shard"
+                );
+                slab.entries.push(Some(waker.clone()));
                 slab.entries.len() - 1
             }
         };
         (index << SHARD_BITS) | shard
     }
 
-    /// Removes the entry of `key`, if it is still there (shutdown may have
-    /// taken its waker already).
+    /// Removes the entry of `key` and frees the key (shutdown may have taken
+    /// its waker already). Each key is removed once, by its task.
     pub(crate) fn remove(&self, key: usize) {
         let (shard, index) = (key & (SHARDS - 1), key >> SHARD_BITS);
         let waker = {
             let mut slab = lock(&self.shards[shard]);
-            let free = slab.free;
-            let entry = match slab.entries.get_mut(index) {
-                Some(entry @ (Entry::Occupied(_) | Entry::Taken)) => entry,
-                _ => return,
+            let Some(entry) = slab.entries.get_mut(index) else {
+                return;
             };
-            let old = std::mem::replace(entry, Entry::Vacant(free));
-            slab.free = Some(index);
-            match old {
-                Entry::Occupied(waker) => {
-                    slab.len -= 1;
-                    Some(waker)
-                }
-                _ => None,
+            let waker = entry.take();
+            if waker.is_some() {
+                slab.len -= 1;
             }
+            // `index < entries.len() <= u32::MAX` (checked at insert).
+            slab.free.push(index as u32);
+            waker
         };
         // Dropped outside the lock: dropping a waker may drop a task.
         drop(waker);
@@ -101,7 +96,7 @@ impl Registry {
     pub(crate) fn wake(&self, key: usize) {
         let (shard, index) = (key & (SHARDS - 1), key >> SHARD_BITS);
         let waker = match lock(&self.shards[shard]).entries.get(index) {
-            Some(Entry::Occupied(waker)) => waker.clone(),
+            Some(Some(waker)) => waker.clone(),
             _ => return,
         };
         waker.wake();
@@ -114,19 +109,13 @@ impl Registry {
     }
 
     /// Takes every waker out, leaving the registry empty. The keys stay
-    /// reserved (`Entry::Taken`) until their tasks remove them.
+    /// reserved (not on the free list) until their tasks remove them.
     pub(crate) fn take_all(&self) -> Vec<Waker> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
             let mut slab = lock(shard);
             slab.len = 0;
-            for entry in slab.entries.iter_mut() {
-                if let Entry::Occupied(_) = entry {
-                    if let Entry::Occupied(waker) = std::mem::replace(entry, Entry::Taken) {
-                        all.push(waker);
-                    }
-                }
-            }
+            all.extend(slab.entries.iter_mut().filter_map(Option::take));
         }
         all
     }

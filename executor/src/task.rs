@@ -126,6 +126,16 @@ impl<S: Owner> TaskMeta<S> {
         self.id_flags.load(Ordering::Acquire) & ABORTED != 0
     }
 
+    /// The key of the task's waker in the registry, once it has parked and
+    /// until its future is dropped. Only the task's wrapper asks: it is the
+    /// one that writes the key.
+    fn registry_key(&self) -> Option<usize> {
+        match self.parked_key.load(Ordering::Relaxed) {
+            0 | DONE_KEY => None,
+            key => Some(key - 1),
+        }
+    }
+
     /// Whether the task's future has been dropped (it ended one way or
     /// another).
     pub(crate) fn is_done(&self) -> bool {
@@ -227,18 +237,17 @@ pin_project_lite::pin_project! {
         // inside a `catch_unwind`.
         #[pin]
         future: Option<F>,
-        // The task's metadata, inside the same allocation.
+        // The task's metadata, inside the same allocation. Its `parked_key`
+        // says whether the waker is in the registry (no flag here: a parked
+        // task pays for every byte).
         meta: &'a TaskMeta<S>,
-        // Whether the waker is in the registry (then `meta.parked_key` is set).
-        parked: bool,
     }
 
     impl<F, S: Owner> PinnedDrop for TaskFuture<'_, F, S> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if *this.parked {
-                let key = this.meta.parked_key.load(Ordering::Relaxed);
-                this.meta.shared.registry().remove(key - 1);
+            if let Some(key) = this.meta.registry_key() {
+                this.meta.shared.registry().remove(key);
             }
             // A future dropped without finishing (shutdown, a dropped
             // runnable): its destructor may panic too.
@@ -301,8 +310,7 @@ impl<F: Future, S: Owner> TaskFuture<'_, F, S> {
                 }
             }
             Ok(Poll::Pending) => {
-                if !*this.parked {
-                    *this.parked = true;
+                if meta.registry_key().is_none() {
                     let key = meta
                         .shared
                         .registry()
@@ -366,7 +374,6 @@ where
         move |meta| TaskFuture {
             future: Some(future),
             meta,
-            parked: false,
         }
     }
     let make = wrap(future);
