@@ -36,8 +36,8 @@
 //!
 //! # The interval
 //!
-//! [`MIN_DELAY`] (20 µs) after a retake or after the deep sleep; after 50
-//! wake-ups in a row without a retake it doubles at each wake-up, up to
+//! [`MIN_DELAY`] (20 µs) at start and after a retake; after 50 wake-ups in
+//! a row without a retake it doubles at each wake-up, up to
 //! [`BUSY_MAX_DELAY`] (1 ms) while any P is held by an M (not idle), so a
 //! blocked poll costs its P's other tasks 1–3 ms (sysmon first sees the poll
 //! up to one interval after it began, then waits `HANDOFF_AFTER`, then up to
@@ -46,10 +46,16 @@
 //!
 //! # The deep sleep
 //!
-//! When every P is idle sysmon sleeps until a P is taken from the idle list
+//! When every P is idle and sysmon has backed off (50 wake-ups without a
+//! retake: a runtime that just went idle is not watched more closely than
+//! one that has been idle for long) sysmon sleeps until a P is taken from
+//! the idle list
 //! (`pidleget` calls `SysmonState::wake_if_sleeping`), or the next
 //! schedtrace line is due, or the runtime stops, so an idle program costs no
-//! CPU. `sleeping` and `npidle` are a Dekker pair (a SeqCst fence between
+//! CPU. It wakes with its interval capped at [`BUSY_MAX_DELAY`], not reset
+//! to [`MIN_DELAY`]: a server whose one P goes idle between bursts of
+//! requests had sysmon waking 3,000 times a second on the server's own CPU
+//! (two context switches each). `sleeping` and `npidle` are a Dekker pair (a SeqCst fence between
 //! store and load on each side), and sysmon checks "every P idle" while it
 //! holds the lock of its condition variable, which only the wait releases;
 //! `wake_if_sleeping` notifies under that lock, so a wake-up cannot fall
@@ -67,6 +73,9 @@ use crate::sync::{fence, lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
+/// Wake-ups without a retake after which the interval starts doubling and
+/// sysmon may sleep deeply (Go's 50).
+const BACKOFF_AFTER: u32 = 50;
 /// Longest interval while some P is held by an M.
 pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
 /// Longest interval otherwise.
@@ -224,15 +233,18 @@ impl Monitor {
         let state = &shared.sysmon;
         let all_idle = shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
         let trace_every = shared.config.schedtrace;
-        if all_idle {
+        if all_idle && self.idle > BACKOFF_AFTER {
             // Deep sleep until a P is taken (or a schedtrace line is due).
             let all_idle = || shared.npidle.load(Ordering::SeqCst) == shared.procs.len();
             let stopped = state.sleep_while(all_idle, trace_every.map(|t| self.until_trace(t)));
             if stopped {
                 return false;
             }
-            self.delay = MIN_DELAY;
-            self.idle = 0;
+            // A P taken from the idle list says nothing about long polls:
+            // no 20 µs storm after each wake (a server whose one P goes
+            // idle between bursts of requests would pay for it in context
+            // switches on its own CPU), only the busy cap.
+            self.delay = self.delay.min(BUSY_MAX_DELAY);
         } else if state.sleep(self.delay) {
             return false;
         }
@@ -246,8 +258,8 @@ impl Monitor {
             self.idle = 0;
             self.delay = MIN_DELAY;
         } else {
-            self.idle += 1;
-            if self.idle > 50 {
+            self.idle = self.idle.saturating_add(1);
+            if self.idle > BACKOFF_AFTER {
                 let cap = if any_busy { BUSY_MAX_DELAY } else { MAX_DELAY };
                 self.delay = (self.delay * 2).min(cap);
             }
