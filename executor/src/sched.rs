@@ -16,7 +16,7 @@ use crate::proc::{Proc, ProcStats};
 use crate::queue::SpillBatch;
 use crate::registry::Registry;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::sysmon::SysmonState;
+use crate::sysmon::sleep::SysmonState;
 use crate::task::{Owner, TaskMeta};
 use crate::trace;
 
