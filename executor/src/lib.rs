@@ -13,6 +13,31 @@
 //!
 //! Most users depend on the `gmp` facade crate, which re-exports this one.
 //!
+//! # Layers
+//!
+//! The files of this crate form layers, and a file names only files of its
+//! own layer or of a lower one (`.ci/layers.py` fails CI on an import
+//! cycle):
+//!
+//! 1. **base**, which knows nothing of a runtime: `sync` (the loom switch),
+//!    `config`, `kernel`, `netpoll` (the reactor as the Ms see it), `queue`
+//!    (the LRQ ring), `global_queue`, `registry`, `alive`, `task_id`,
+//!    `trace`, `trace_format`, `yield_now`, `wait_group`, `chan`;
+//! 2. **data**, the G, P and M as values: `task` (a task and what it knows
+//!    of its runtime, the `Owner` trait), `proc` (a P), `machine::park` (an
+//!    M's parking place), `blocking::pool`, `sysmon::sleep`;
+//! 3. **shared state**: `sched` (`Shared`: the Ps, the GRQ, the idle lists;
+//!    it is the tasks' `Owner`);
+//! 4. **the M loop and sysmon**: `machine` (the loop, `find_runnable`'s
+//!    steps, `stop_m`, the wake path, `wakep`/`startm`/`handoffp`),
+//!    `sysmon`, `schedtrace`, `shutdown`, `metrics`, `clock_driver`,
+//!    `context` (which runtime a thread is in), `join`;
+//! 5. **spawning and the public API**: `spawn`, `blocking`, `local`,
+//!    `block_on`, `runtime`, `builder`, `enter`, `join_set`, `global`.
+//!
+//! Constants live with the lowest layer that needs them (`NO_P` in `proc`,
+//! `current_tid` in `kernel`).
+//!
 //! # Examples
 //!
 //! ```

@@ -1,6 +1,6 @@
 //! Unit tests of tasks and join handles that need no M, no sysmon and no
 //! reactor thread, so they run under Miri (`.ci/run`): the task allocation
-//! (`task::create`, async-task's `spawn_unchecked`), the wrapper future
+//! (`spawn::create`, async-task's `spawn_unchecked`), the wrapper future
 //! (panics, abort, the registry), and `JoinHandle`'s raw metadata pointer.
 //!
 //! Each test builds a runtime's shared state without starting any thread and

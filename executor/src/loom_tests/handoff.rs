@@ -1,5 +1,5 @@
 //! Loom model of taking a P from an M inside a poll (`proc.rs`'s
-//! `ProcState`, `context.rs`'s `Worker::schedule`, `sysmon.rs`'s `retake`).
+//! `ProcState`, `machine/wake.rs`'s `schedule_local`, `sysmon/mod.rs`'s `retake`).
 //!
 //! The real `ProcState` and `LocalQueue`. Thread M holds the P, enters a
 //! poll, wakes tasks into its own P the way `Worker::schedule` does
