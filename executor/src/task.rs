@@ -7,7 +7,7 @@
 //! as an `async_task::Runnable`, one pointer wide.
 //!
 //! * The metadata names the runtime the task belongs to, through the
-//!   [`Owner`] trait: this module sits below the scheduler (`sched.rs`
+//!   `Owner` trait: this module sits below the scheduler (`sched.rs`
 //!   implements `Owner`), so a task knows its runtime's registry, clock and
 //!   trace but none of its queues.
 //! * The schedule function is a zero-sized `fn` item (`spawn.rs`): the
