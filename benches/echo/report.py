@@ -3,7 +3,9 @@
 
 Usage: report.py OUT_DIR [--json PATH]
 Reads OUT_DIR/runs.jsonl (and strace.jsonl if present). With --json, writes
-the summary as {"meta": {...from $ECHO_META}, "rows": [...]}.
+the summary and the raw lines as {"meta": {...from $ECHO_META}, "rows": [...],
+"runs": [...], "strace": [...]} (strace: the per-syscall counts of each
+STRACE=1 run found in OUT_DIR).
 """
 import json
 import os
@@ -63,7 +65,9 @@ def summarise(runs):
 
 def main():
     out = sys.argv[1]
-    rows = summarise(load(os.path.join(out, "runs.jsonl")))
+    runs = load(os.path.join(out, "runs.jsonl"))
+    rows = summarise(runs)
+    traced = []
     print("config  runtime  round trips/s (min-max)  p50 us  p99 us  server CPU us/rt  "
           "ctx-sw/rt  client CPU  runs")
     for r in rows:
@@ -79,6 +83,7 @@ def main():
         if not n:
             continue
         calls = strace_calls(os.path.join(out, r["strace"]))
+        traced.append({**r, "calls": calls})
         total = sum(calls.values())
         top = ", ".join(f"{name} {c / n:.2f}" for name, c in
                         sorted(calls.items(), key=lambda kv: -kv[1])[:8])
@@ -88,7 +93,7 @@ def main():
         path = sys.argv[sys.argv.index("--json") + 1]
         meta = json.loads(os.environ.get("ECHO_META", "{}"))
         with open(path, "w") as f:
-            json.dump({"meta": meta, "rows": rows}, f, indent=1)
+            json.dump({"meta": meta, "rows": rows, "runs": runs, "strace": traced}, f, indent=1)
             f.write("\n")
 
 
