@@ -1,0 +1,3 @@
+module gmp-bench/echo
+
+go 1.19
