@@ -17,32 +17,50 @@
 //!
 //! sysmon reads each P's ownership word. A P in `InPoll(seq)` (or
 //! `Pushing(seq)`) whose `seq` it already saw at an earlier wake-up has been
-//! inside one poll since then. sysmon takes it (CAS `InPoll(seq)` → `Owned`,
-//! `ProcState::try_retake`) when
+//! inside one poll since then; so has one whose poll an M reported
+//! (`report_long_poll`, below). sysmon takes it (CAS `InPoll(seq)` →
+//! `Owned`, `ProcState::try_retake`) when
 //!
-//! * the poll has lasted [`HANDOFF_AFTER`] (1 ms) by sysmon's clock, the P is
-//!   needed — it has runnable work of its own (`runnext`, the LRQ, the
-//!   yielded ring), or no P is idle and no M spins, so nobody else would pick
-//!   up work arriving now — **and** the M's thread is not running: the kernel
-//!   says it is blocked (`kernel::thread_is_running` reads the state letter
-//!   of `/proc/self/task/<tid>/stat`; anything but `R`, or a thread id or
-//!   file that cannot be read, counts as not running). A computing poll keeps
-//!   its P: handing it off would only add a runnable thread to busy CPUs; or
-//! * the poll has lasted [`FORCE_RETAKE`] (10 ms), running or not, needed or
-//!   not, so that new work finds the P.
+//! * the poll has lasted [`HANDOFF_AFTER`] (1 ms) by sysmon's clock or by
+//!   the reporting M's, the P is needed — it has runnable work of its own
+//!   (`runnext`, the LRQ, the yielded ring), or no P is idle and no M spins,
+//!   so nobody else would pick up work arriving now — **and** the M's thread
+//!   is not running: the kernel says it is blocked
+//!   (`kernel::thread_is_running` reads the state letter of
+//!   `/proc/self/task/<tid>/stat`; anything but `R`, or a thread id or file
+//!   that cannot be read, counts as not running). A computing poll keeps its
+//!   P: handing it off would only add a runnable thread to busy CPUs; or
+//! * the poll has lasted [`FORCE_RETAKE`] (10 ms) by sysmon's clock, running
+//!   or not, needed or not, so that new work finds the P.
 //!
 //! A P that is `Owned` (its M is in the scheduler, between polls) is never
 //! taken: that M releases it itself.
 //!
-//! # The interval
+//! # The interval, and who notices a long poll
 //!
 //! [`MIN_DELAY`] (20 µs) after a retake or after the deep sleep; after 50
 //! wake-ups in a row without a retake it doubles at each wake-up, up to
-//! [`BUSY_MAX_DELAY`] (1 ms) while any P is held by an M (not idle), so a
-//! blocked poll costs its P's other tasks 1–3 ms (sysmon first sees the poll
-//! up to one interval after it began, then waits `HANDOFF_AFTER`, then up to
-//! one more interval), not 10–20; and up to [`MAX_DELAY`] (10 ms) when no P
-//! is held.
+//! [`MAX_DELAY`] (10 ms, Go's cap too), busy or not: a busy runtime whose
+//! polls are short costs at most 100 wake-ups a second. A retake (a poll
+//! really was long) resets it to `MIN_DELAY`, so a program that blocks often
+//! keeps hand-offs of 1–3 ms.
+//!
+//! At 10 ms sysmon alone would leave a blocked P's tasks waiting 10–20 ms
+//! (it sees the poll at one wake-up and takes the P at the next). The 1–3 ms
+//! hand-off comes from the **Ms that run the scheduler loop** instead
+//! (`machine/watch.rs`): at every 61st tick an M looks at one other P, and
+//! when that P is inside the same poll as at the M's previous look, at least
+//! `HANDOFF_AFTER` earlier, with runnable work, the M reports it:
+//! `report_long_poll` stores the poll's `seq` for the P and sets `nudged`;
+//! only the first report since sysmon's last wake-up signals the condition
+//! variable. sysmon's next `sleep` returns at once while `nudged` is set
+//! (checked under the lock that the report notifies under, so a report
+//! cannot fall between the check and the wait); the wake-up that clears it
+//! treats the reported poll as `HANDOFF_AFTER` old and applies the rule
+//! above. Where no M passes through the scheduler loop (one P; every M
+//! blocked or inside a long poll) idle and spinning Ms steal from the stuck
+//! P's queues, and sysmon's own clock is the backstop: the poll seen at two
+//! wake-ups up to 10 ms apart, 10–20 ms in all, then `FORCE_RETAKE`.
 //!
 //! # The deep sleep
 //!
@@ -56,6 +74,7 @@
 //! between the check and the wait (the loom model
 //! `sysmon_deep_sleep_is_woken_when_a_proc_is_taken`).
 
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use std::time::{Duration, Instant};
 
 use crate::kernel::thread_is_running;
@@ -67,9 +86,9 @@ use crate::sync::{fence, lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
-/// Longest interval while some P is held by an M.
-pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
-/// Longest interval otherwise.
+/// Longest interval (Go's sysmon's too), busy or not: a busy runtime costs
+/// at most 100 wake-ups a second. Ms in the scheduler loop report long polls
+/// sooner (`report_long_poll`).
 pub(crate) const MAX_DELAY: Duration = Duration::from_millis(10);
 /// A poll must have lasted this long (by sysmon's clock) before its P is
 /// taken for the sake of the P's other work. Go takes a P from a syscall after
@@ -88,21 +107,57 @@ pub(crate) const REACTOR_POLL_GAP: Duration = Duration::from_millis(10);
 pub(crate) struct SysmonState {
     /// sysmon sleeps deeply because every P is idle; `pidleget` wakes it.
     sleeping: AtomicBool,
+    /// An M reported a long poll (`report_long_poll`) since sysmon last
+    /// looked: its next sleep returns at once. Set by the reporting M,
+    /// cleared by sysmon when it wakes.
+    nudged: AtomicBool,
+    /// Per P: the sequence number of the last poll an M reported as long
+    /// (0: none; polls are numbered from 1). Written by the reporting M
+    /// before it sets `nudged`, read by sysmon after it clears it. A hint:
+    /// sysmon still checks the P's state word, its work and the M's thread.
+    reports: Box<[StdAtomicU64]>,
     /// `true` once the runtime stops.
     stop: Mutex<bool>,
-    /// Wakes sysmon from its deep sleep, or for shutdown.
+    /// Wakes sysmon from its deep sleep or its interval (a nudge), or for
+    /// shutdown.
     cv: Condvar,
     /// The thread.
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Tests only: `false` makes sysmon retake only the polls Ms reported,
+    /// never on its own clock, so a test can tell the two paths apart.
+    /// Written by the test before it starts the work.
+    #[cfg(test)]
+    pub(crate) own_clock: std::sync::atomic::AtomicBool,
 }
 
 impl SysmonState {
-    pub(crate) fn new(_procs: usize) -> Self {
+    pub(crate) fn new(procs: usize) -> Self {
         SysmonState {
             sleeping: AtomicBool::new(false),
+            nudged: AtomicBool::new(false),
+            reports: (0..procs).map(|_| StdAtomicU64::new(0)).collect(),
             stop: Mutex::new(false),
             cv: Condvar::new(),
             thread: Mutex::new(None),
+            #[cfg(test)]
+            own_clock: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
+
+    /// Called by an M that saw P `p` inside poll `seq` at two looks at least
+    /// [`HANDOFF_AFTER`] apart while `p` had runnable work: wakes sysmon
+    /// early (the condition variable, only if no nudge is pending), and
+    /// sysmon decides with its usual checks whether to retake `p`.
+    pub(crate) fn report_long_poll(&self, p: usize, seq: u64) {
+        if let Some(report) = self.reports.get(p) {
+            report.store(seq, StdOrdering::Relaxed);
+        }
+        // Release: sysmon's swap (Acquire) that clears the flag sees the
+        // report. Notified under the lock that `sleep` checks the flag with,
+        // so the nudge cannot fall between that check and the wait.
+        if !self.nudged.swap(true, Ordering::AcqRel) {
+            let _guard = lock(&self.stop);
+            self.cv.notify_one();
         }
     }
 
@@ -128,11 +183,14 @@ impl SysmonState {
         }
     }
 
-    /// Sleeps `delay` or until stopped; `true` if stopped.
+    /// Sleeps `delay`, or until stopped or nudged; `true` if stopped.
     fn sleep(&self, delay: Duration) -> bool {
         let stop = lock(&self.stop);
         if *stop {
             return true;
+        }
+        if self.nudged.load(Ordering::Acquire) {
+            return false;
         }
         let (stop, _) = match self.cv.wait_timeout(stop, delay) {
             Ok(r) => r,
@@ -239,17 +297,19 @@ impl Monitor {
         if shared.is_closing() {
             return false;
         }
+        let nudged = state.nudged.swap(false, Ordering::AcqRel);
         let now = Instant::now();
-        let (retaken, any_busy) = self.retake(shared, now);
+        let retaken = self.retake(shared, now, nudged);
         self.poll_reactor_if_stale();
         if retaken > 0 {
+            // A poll really was long: look often again for a while (Go's
+            // rule), so a program that blocks often keeps fast hand-offs.
             self.idle = 0;
             self.delay = MIN_DELAY;
         } else {
             self.idle += 1;
             if self.idle > 50 {
-                let cap = if any_busy { BUSY_MAX_DELAY } else { MAX_DELAY };
-                self.delay = (self.delay * 2).min(cap);
+                self.delay = (self.delay * 2).min(MAX_DELAY);
             }
         }
         if let Some(every) = trace_every {
@@ -266,9 +326,10 @@ impl Monitor {
         next.saturating_duration_since(Instant::now())
     }
 
-    /// Takes Ps from Ms stuck in a poll; sets preempt flags. Returns how many
-    /// Ps were taken and whether any P is held by an M.
-    fn retake(&mut self, shared: &Arc<Shared>, now: Instant) -> (usize, bool) {
+    /// Takes Ps from Ms stuck in a poll; sets preempt flags. `nudged`: an M
+    /// reported a long poll since the last wake-up. Returns how many Ps were
+    /// taken.
+    fn retake(&mut self, shared: &Arc<Shared>, now: Instant, nudged: bool) -> usize {
         let procs = shared.procs.len();
         self.seen.resize(
             procs,
@@ -278,14 +339,9 @@ impl Monitor {
             },
         );
         let mut retaken = 0;
-        let mut any_busy = false;
         for (i, proc) in shared.procs.iter().enumerate() {
             let seen = &mut self.seen[i];
             let status = proc.state.status();
-            // A P that is not idle may enter a long poll at any moment: keep
-            // the interval short (sampling "inside a poll right now" instead
-            // let the interval grow to 8 ms between two polls of a yielder).
-            any_busy |= status != Status::Idle;
             // Time slice: the same tick for 10 ms on a running P.
             let tick = proc.schedtick.load(Ordering::Relaxed);
             if status == Status::Idle || seen.tick.0 != tick {
@@ -301,13 +357,17 @@ impl Monitor {
                     continue;
                 }
             };
-            let since = match seen.poll {
-                Some((s, since)) if s == seq => since,
-                _ => {
-                    seen.poll = Some((seq, now));
-                    continue;
-                }
-            };
+            let reported = nudged
+                && shared
+                    .sysmon
+                    .reports
+                    .get(i)
+                    .map(|r| r.load(StdOrdering::Relaxed))
+                    == Some(seq);
+            let age = poll_age(seen, seq, now, reported, &shared.sysmon);
+            if age < HANDOFF_AFTER {
+                continue;
+            }
             let npidle = shared.npidle.load(Ordering::SeqCst);
             // Go's rule: the P is needed if it has work of its own, or if no
             // P is idle and no M spins, so that nobody else would pick up
@@ -315,9 +375,8 @@ impl Monitor {
             // reactor, the GRQ).
             let has_work =
                 proc.has_work() || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
-            let age = now.duration_since(since);
             if age < FORCE_RETAKE {
-                if age < HANDOFF_AFTER || !has_work {
+                if !has_work {
                     continue;
                 }
                 let m = proc.m.load(Ordering::Relaxed);
@@ -338,8 +397,38 @@ impl Monitor {
                 retaken += 1;
             }
         }
-        (retaken, any_busy)
+        retaken
     }
+}
+
+/// How long P's poll `seq` has lasted as far as sysmon knows: since the
+/// wake-up that first saw it (recorded in `seen`; zero on that first one),
+/// and at least [`HANDOFF_AFTER`] when an M `reported` it (the M saw it at
+/// two looks that far apart).
+fn poll_age(
+    seen: &mut Seen,
+    seq: u64,
+    now: Instant,
+    reported: bool,
+    state: &SysmonState,
+) -> Duration {
+    let mut age = match seen.poll {
+        Some((s, since)) if s == seq => now.duration_since(since),
+        _ => {
+            seen.poll = Some((seq, now));
+            Duration::ZERO
+        }
+    };
+    #[cfg(test)]
+    if !state.own_clock.load(StdOrdering::Relaxed) {
+        age = Duration::ZERO;
+    }
+    #[cfg(not(test))]
+    let _ = state;
+    if reported {
+        age = age.max(HANDOFF_AFTER);
+    }
+    age
 }
 
 /// M `m` of `shared`, if it is alive.
@@ -370,5 +459,84 @@ impl Monitor {
         if let Some(Ok(_)) = reactor.try_poll(Some(Duration::ZERO), &mut wakers) {
             wakers.into_iter().for_each(std::task::Waker::wake);
         }
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// The P the calling task runs on.
+    fn current_p() -> usize {
+        crate::machine::with_worker(|w| w.and_then(|w| w.p.get()))
+            .expect("not inside a task on a P")
+    }
+
+    /// Two Ps, both busy with tasks whose polls are short; a task blocks its
+    /// thread inside one poll until the task it just spawned onto its own P
+    /// has run. sysmon's own clock is off, so only an M's report can get
+    /// that P handed off: the queued task runs while the poll still blocks.
+    #[test]
+    fn a_poll_reported_by_the_busy_m_loses_its_proc() {
+        let rt = crate::Runtime::builder().max_procs(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        shared.sysmon.own_clock.store(false, Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
+        // Polls of the short tasks, per P.
+        let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let ran = rt.block_on(async {
+            let yielders: Vec<_> = (0..4)
+                .map(|_| {
+                    let (stop, polls) = (stop.clone(), polls.clone());
+                    crate::spawn(async move {
+                        while !stop.load(Relaxed) {
+                            polls[current_p()].fetch_add(1, Relaxed);
+                            crate::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let polls2 = polls.clone();
+            let blocker = crate::spawn(async move {
+                // Wait until the other P runs short tasks: its M then stays
+                // in its own queues and never steals ours.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let mine = current_p();
+                    let before = polls2[1 - mine].load(Relaxed);
+                    crate::yield_now().await;
+                    if current_p() == mine && polls2[1 - mine].load(Relaxed) > before {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "the other P never ran a short task"
+                    );
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                // Spawned onto this P (its runnext): only this P has it.
+                let queued = crate::spawn(async move {
+                    let _ = tx.send(());
+                });
+                let ran = rx.recv_timeout(Duration::from_secs(30)).is_ok();
+                (ran, queued)
+            });
+            let (ran, queued) = blocker.await.unwrap();
+            stop.store(true, Relaxed);
+            for y in yielders {
+                y.await.unwrap();
+            }
+            queued.await.unwrap();
+            ran
+        });
+        assert!(
+            ran,
+            "the task queued on the blocked P did not run within 30 s: the busy M did not \
+             report the poll, or sysmon did not retake the P on the report"
+        );
+        let handoffs: u64 = (0..2).map(|p| rt.metrics().proc(p).handoffs()).sum();
+        assert!(handoffs >= 1, "no hand-off counted");
     }
 }

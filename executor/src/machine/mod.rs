@@ -36,6 +36,7 @@ mod inject;
 mod start;
 mod stop;
 mod wake;
+mod watch;
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -173,6 +174,8 @@ pub(crate) struct Worker {
     pub(crate) rng: Cell<u64>,
     /// The tick at which this M last polled the reactor for fairness.
     pub(crate) last_fair_tick: Cell<u64>,
+    /// The other P this M watches for a long poll (`watch.rs`).
+    pub(crate) watch: Cell<watch::Watch>,
 }
 
 /// The body of an M thread, started with P `p`.
@@ -188,6 +191,7 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         batch: RefCell::new(Vec::new()),
         rng: Cell::new(seed),
         last_fair_tick: Cell::new(u64::MAX),
+        watch: Cell::new(watch::Watch::new(0)),
     };
     worker.acquirep(p);
     m.spinning.store(spinning, Ordering::Relaxed);
