@@ -41,9 +41,13 @@
 //! [`MIN_DELAY`] (20 µs) after a retake or after the deep sleep; after 50
 //! wake-ups in a row without a retake it doubles at each wake-up, up to
 //! [`MAX_DELAY`] (10 ms, Go's cap too), busy or not: a busy runtime whose
-//! polls are short costs at most 100 wake-ups a second. A retake (a poll
-//! really was long) resets it to `MIN_DELAY`, so a program that blocks often
-//! keeps hand-offs of 1–3 ms.
+//! polls are short costs at most 100 wake-ups a second. A retake from an M
+//! whose thread is blocked resets it to `MIN_DELAY` (Go's rule: a poll
+//! really was long), so a program that blocks often keeps hand-offs of 1–3
+//! ms. A `FORCE_RETAKE` from a running thread does not: on a loaded machine
+//! the kernel leaves an M waiting for a CPU for 10 ms and more several times
+//! a second, and resetting on each cost ~60 wake-ups (measured:
+//! `docs/benchmarks.md`).
 //!
 //! At 10 ms sysmon alone would leave a blocked P's tasks waiting 10–20 ms
 //! (it sees the poll at one wake-up and takes the P at the next). The 1–3 ms
@@ -299,11 +303,14 @@ impl Monitor {
         }
         let nudged = state.nudged.swap(false, Ordering::AcqRel);
         let now = Instant::now();
-        let retaken = self.retake(shared, now, nudged);
+        let blocked = self.retake(shared, now, nudged);
         self.poll_reactor_if_stale();
-        if retaken > 0 {
-            // A poll really was long: look often again for a while (Go's
-            // rule), so a program that blocks often keeps fast hand-offs.
+        if blocked > 0 {
+            // A poll really blocked: look often again for a while (Go's
+            // rule), so a program that blocks often keeps fast hand-offs. A
+            // P forced from a running thread (a computing poll, or an M the
+            // kernel left waiting for a CPU 10 ms on a loaded machine) does
+            // not count: resetting then cost ~60 wake-ups each time.
             self.idle = 0;
             self.delay = MIN_DELAY;
         } else {
@@ -328,7 +335,8 @@ impl Monitor {
 
     /// Takes Ps from Ms stuck in a poll; sets preempt flags. `nudged`: an M
     /// reported a long poll since the last wake-up. Returns how many Ps were
-    /// taken.
+    /// taken from Ms whose thread was blocked (not those forced from a
+    /// running thread).
     fn retake(&mut self, shared: &Arc<Shared>, now: Instant, nudged: bool) -> usize {
         let procs = shared.procs.len();
         self.seen.resize(
@@ -338,7 +346,7 @@ impl Monitor {
                 tick: (0, now),
             },
         );
-        let mut retaken = 0;
+        let mut blocked = 0;
         for (i, proc) in shared.procs.iter().enumerate() {
             let seen = &mut self.seen[i];
             let status = proc.state.status();
@@ -375,17 +383,16 @@ impl Monitor {
             // reactor, the GRQ).
             let has_work =
                 proc.has_work() || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
-            if age < FORCE_RETAKE {
-                if !has_work {
-                    continue;
-                }
-                let m = proc.m.load(Ordering::Relaxed);
-                if m_is_running(shared, m) {
-                    continue;
-                }
-            }
             let from_m = proc.m.load(Ordering::Relaxed);
+            if age < FORCE_RETAKE && !has_work {
+                continue;
+            }
+            let running = m_is_running(shared, from_m);
+            if age < FORCE_RETAKE && running {
+                continue;
+            }
             if proc.state.try_retake(seq) {
+                blocked += usize::from(!running);
                 seen.poll = None;
                 ProcStats::count(&proc.stats.handoffs, 1);
                 shared.trace.handoff(i, from_m);
@@ -394,10 +401,9 @@ impl Monitor {
                     m.p.store(NO_P, Ordering::Relaxed);
                 }
                 shared.handoffp(i);
-                retaken += 1;
             }
         }
-        retaken
+        blocked
     }
 }
 
@@ -437,8 +443,9 @@ fn machine(shared: &Shared, m: usize) -> Option<Arc<Machine>> {
 }
 
 /// Whether M `m`'s thread is on a CPU (or waiting for one) rather than
-/// blocked in the kernel.
-fn m_is_running(shared: &Shared, m: usize) -> bool {
+/// blocked in the kernel. One read of `/proc` (and the scheduler lock to
+/// find the M): for sysmon, and for an M's watch before it reports a poll.
+pub(crate) fn m_is_running(shared: &Shared, m: usize) -> bool {
     let tid = machine(shared, m).map_or(0, |x| x.tid.load(Ordering::Relaxed));
     thread_is_running(tid).unwrap_or(false)
 }

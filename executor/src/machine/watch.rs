@@ -9,19 +9,24 @@
 //! * the P is in `InPoll(seq)` (or `Pushing(seq)`) with the `seq` this M
 //!   saw at its previous look, that look was at least
 //!   [`HANDOFF_AFTER`](crate::sysmon::HANDOFF_AFTER) (1 ms) ago, and the P
-//!   has runnable work of its own: the M reports the poll to sysmon
+//!   has runnable work of its own, and the kernel says that P's M is not
+//!   running (`sysmon::m_is_running`, one read of `/proc`, on this rare
+//!   path only): the M reports the poll to sysmon
 //!   (`SysmonState::report_long_poll`: a flag, and the condition variable
 //!   only when no report is pending), which retakes the P with its usual
 //!   checks (the M's thread is not running, the P is needed). It reports the
-//!   same poll again only after twice as long each time (1, 2, 4, 8 ms), so a
-//!   poll that computes costs sysmon a few wake-ups, not one per look;
+//!   same poll again only after four times as long (1 ms, then 4 ms after the
+//!   first look; by 10–20 ms sysmon's own clock forces the retake), so a poll
+//!   that computes, or whose M waits for a CPU, costs sysmon two wake-ups,
+//!   not one per look;
 //! * the P is in its first poll seen by this M: the M notes `seq` and the
 //!   time, and looks at the same P next time;
 //! * otherwise (another poll than the one noted, or not in a poll) the P
 //!   makes progress: the next look goes to the next P, round-robin.
 //!
 //! A look is one load of the other P's state word and, when that P is in a
-//! poll, one `Instant::now()`: O(1) per 61 ticks whatever the number of Ps.
+//! poll, one `Instant::now()`: O(1) per 61 ticks whatever the number of Ps;
+//! no syscall unless a poll has lasted 1 ms with work waiting.
 //! The case it does not cover: no M passes through the scheduler loop (one
 //! P, or every M blocked or inside a long poll). Then idle and spinning Ms
 //! steal from the stuck P, and sysmon's own clock (a poll seen at two
@@ -31,7 +36,8 @@ use std::time::{Duration, Instant};
 
 use super::Worker;
 use crate::proc::Status;
-use crate::sysmon::HANDOFF_AFTER;
+use crate::sync::Ordering;
+use crate::sysmon::{m_is_running, HANDOFF_AFTER};
 
 /// What one M remembers of the P it watches. Only its own thread touches it.
 #[derive(Clone, Copy)]
@@ -74,8 +80,14 @@ impl Worker {
             (Status::InPoll(seq) | Status::Pushing(seq), Some((seen, since))) if seen == seq => {
                 let now = Instant::now();
                 if now.duration_since(since) >= w.after && victim.has_work() {
-                    shared.sysmon.report_long_poll(w.victim, seq);
-                    w.after *= 2;
+                    w.after *= 4;
+                    // sysmon leaves a running thread its P; on a loaded
+                    // machine the kernel keeps Ms waiting for a CPU for
+                    // milliseconds many times a second, and asking here
+                    // saves sysmon a wake-up for each (docs/benchmarks.md).
+                    if !m_is_running(shared, victim.m.load(Ordering::Relaxed)) {
+                        shared.sysmon.report_long_poll(w.victim, seq);
+                    }
                 }
                 w
             }
