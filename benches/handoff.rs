@@ -33,7 +33,10 @@
 //! 1 worker) and writes every tick's time and the blocked interval to
 //! `docs/data/handoff_stall.json`, for `benches/plot.py`. Without `--bench` (as under `cargo test
 //! --benches`) it runs each case once, small, as a smoke test, and writes
-//! nothing.
+//! nothing. `-- --stall-cases N` runs N rounds of the gmp stall cases
+//! (1 P with the ticker, 1 P with a yielder, 2 Ps with the ticker and an idle
+//! P, 2 Ps kept busy by yielders) and prints one JSON line per case and
+//! round, for `benches/handoff_cases.py`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -95,6 +98,10 @@ impl Plan {
 fn main() {
     if std::env::args().any(|a| a == "--dump-ticks") {
         dump_ticks();
+        return;
+    }
+    if let Some(rounds) = stall_cases_arg() {
+        stall_cases(rounds);
         return;
     }
     let plan = Plan::from_args();
@@ -266,6 +273,83 @@ fn stall_section(plan: &Plan) -> Vec<StallRow> {
             Waker::Yield,
         ),
     ]
+}
+
+// ---------------------------------------------------------------------------
+// Stall cases: one JSON line per case and round, for interleaved processes
+// ---------------------------------------------------------------------------
+
+/// `--stall-cases N`: the number of rounds.
+fn stall_cases_arg() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--stall-cases")?;
+    let n = args.get(i + 1).map_or("", String::as_str);
+    match n.parse() {
+        Ok(n) => Some(n),
+        Err(_) => panic!("--stall-cases wants a number of rounds, got {n:?}"),
+    }
+}
+
+/// One stall run on 2 Ps: a task spawns the ticker and the blocker (both
+/// onto its own P); the other P is idle. (largest gap, handoffs)
+fn stall_two_procs() -> (Duration, u64) {
+    let rt = gmp_runtime(2, true);
+    let gap = rt.block_on(async {
+        let pair = gmp::spawn(async {
+            let ticker = gmp::spawn(ticker!(gmp::time::interval(TICK)));
+            let blocker = gmp::spawn(blocker!(gmp::time::sleep));
+            (ticker, blocker)
+        });
+        let (ticker, blocker) = pair.await.expect("gmp: the spawner panicked");
+        blocker.await.expect("gmp: the blocker panicked");
+        ticker.await.expect("gmp: the ticker panicked")
+    });
+    (gap, total_handoffs(&rt.metrics()))
+}
+
+/// One stall run on 2 Ps kept busy by 4 yielders (short polls): a blocker
+/// blocks one P's M; the yielders queued on that P wait for the hand-off.
+/// (largest gap between two polls of any yielder, handoffs)
+fn stall_two_busy_procs() -> (Duration, u64) {
+    let rt = gmp_runtime(2, true);
+    let gap = rt.block_on(async {
+        let yielders: Vec<_> = (0..4).map(|_| gmp::spawn(yielder())).collect();
+        let blocker = gmp::spawn(blocker!(gmp::time::sleep));
+        blocker.await.expect("gmp: the blocker panicked");
+        let mut gap = Duration::ZERO;
+        for y in yielders {
+            gap = gap.max(y.await.expect("gmp: a yielder panicked"));
+        }
+        gap
+    });
+    (gap, total_handoffs(&rt.metrics()))
+}
+
+/// `--stall-cases N`: N rounds of every stall case on gmp, one JSON line
+/// per case and round: the largest gap (ms) and the hand-offs.
+fn stall_cases(rounds: usize) {
+    type Case = (&'static str, fn() -> (Duration, u64));
+    let cases: [Case; 4] = [
+        ("1p_ticker", || {
+            let (g, h, _) = stall_gmp(true, Waker::Timer);
+            (g, h)
+        }),
+        ("1p_yield", || {
+            let (g, h, _) = stall_gmp(true, Waker::Yield);
+            (g, h)
+        }),
+        ("2p_ticker", stall_two_procs),
+        ("2p_busy", stall_two_busy_procs),
+    ];
+    for round in 0..rounds {
+        for (name, case) in cases {
+            let (gap, handoffs) = case();
+            println!(
+                "{{\"case\":\"{name}\",\"round\":{round},\"gap_ms\":{:.3},\"handoffs\":{handoffs}}}",
+                ms(gap)
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
