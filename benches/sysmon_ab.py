@@ -18,7 +18,8 @@ round), one process each of
   with a 1 ms ticker, 1 P with a yielder, 2 Ps with the ticker and an idle
   P, 2 Ps kept busy by 4 yielders;
 
-and prints medians (min-max) over the rounds as markdown.
+(`--stall-only`: the stall cases alone, `whole` not needed) and prints each round's figures as a JSON line as it goes, then medians
+(min-max) over the rounds as markdown.
 """
 
 import argparse
@@ -32,15 +33,15 @@ def run(cmd):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def measure(bindir):
+def measure(bindir, stall_only):
     """One round of every measurement with the binaries in `bindir`."""
     got = {}
-    for w in ("busy_wakeups", "idle_wakeups"):
+    for w in () if stall_only else ("busy_wakeups", "idle_wakeups"):
         [r] = run([f"{bindir}/whole", "--runtime", "gmp", "--workload", w])
         got[f"{w}: sysmon wake-ups/s"] = r["monitor_voluntary"]
         got[f"{w}: all switches/s"] = r["value"]
         got[f"{w}: hand-offs"] = r["handoffs"]
-    for w in ("yield_many", "ping_pong"):
+    for w in () if stall_only else ("yield_many", "ping_pong"):
         [r] = run([f"{bindir}/whole", "--runtime", "gmp", "--workload", w])
         got[f"{w}: wall {r['unit']}"] = r["value"]
         got[f"{w}: CPU {r['unit']}"] = r["cpu"]
@@ -60,19 +61,20 @@ def main():
     ap.add_argument("--before", required=True)
     ap.add_argument("--after", required=True)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--stall-only", action="store_true", help="only the handoff stall cases")
     args = ap.parse_args()
     results = {"before": [], "after": []}
     for r in range(args.runs):
         order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
         for side in order:
-            results[side].append(measure(getattr(args, side)))
-        print(f"round {r + 1}/{args.runs} done", flush=True)
+            got = measure(getattr(args, side), args.stall_only)
+            results[side].append(got)
+            print(json.dumps({"round": r, "side": side, **got}), flush=True)
     keys = list(results["before"][0])
     print(f"\n| measure | before | after |\n|---|---:|---:|")
     for k in keys:
         cols = [fmt([run[k] for run in results[s] if k in run]) for s in ("before", "after")]
         print(f"| {k} | {cols[0]} | {cols[1]} |")
-    print("\n" + json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 //! The loop is Go's `schedule` / `findRunnable`. Holding P `p`, an M looks for
 //! a task in this order (`find.rs`, one function per step):
 //!
-//! 1. every 61st tick, one task from the GRQ (so it cannot starve), and the
-//!    reactor without blocking if it has waiters;
+//! 1. every 61st tick, a look at one other P for a poll stuck with work
+//!    waiting (`watch.rs`, reported to sysmon), one task from the GRQ (so it
+//!    cannot starve), and the reactor without blocking if it has waiters;
 //! 2. a yielder that has waited [`YIELD_INTERVAL`] polls on this P, so that no
 //!    chain of wakes, however long, keeps it waiting for ever;
 //! 3. `runnext` (the task inherits the time slice: the tick is not bumped),
