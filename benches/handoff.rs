@@ -33,9 +33,18 @@
 //! 1 worker) and writes every tick's time and the blocked interval to
 //! `docs/data/handoff_stall.json`, for `benches/plot.py`. Without `--bench` (as under `cargo test
 //! --benches`) it runs each case once, small, as a smoke test, and writes
-//! nothing.
+//! nothing. `-- --stall-cases N` runs N rounds of the gmp stall cases and
+//! prints one JSON line per case and round (for `benches/sysmon_ab.py`):
+//! `1p_ticker` and `2p_ticker` (the ticker's largest gap over the run, on 1
+//! P, and on 2 Ps with the ticker and the blocker spawned onto one P and the
+//! other P idle), `1p_yield` and `2p_busy` (1 yielder on 1 P, 4 yielders on
+//! 2 Ps: the largest gap of a yielder between its two polls around the
+//! start of the block, so that the load of the machine elsewhere in the run
+//! does not count).
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 // Only four of its workloads and its gmp runtime are used here.
@@ -95,6 +104,10 @@ impl Plan {
 fn main() {
     if std::env::args().any(|a| a == "--dump-ticks") {
         dump_ticks();
+        return;
+    }
+    if let Some(rounds) = stall_cases_arg() {
+        stall_cases(rounds);
         return;
     }
     let plan = Plan::from_args();
@@ -266,6 +279,113 @@ fn stall_section(plan: &Plan) -> Vec<StallRow> {
             Waker::Yield,
         ),
     ]
+}
+
+// ---------------------------------------------------------------------------
+// Stall cases: one JSON line per case and round, for interleaved processes
+// ---------------------------------------------------------------------------
+
+/// `--stall-cases N`: the number of rounds.
+fn stall_cases_arg() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--stall-cases")?;
+    let n = args.get(i + 1).map_or("", String::as_str);
+    match n.parse() {
+        Ok(n) => Some(n),
+        Err(_) => panic!("--stall-cases wants a number of rounds, got {n:?}"),
+    }
+}
+
+/// One stall run on 2 Ps: a task spawns the ticker and the blocker (both
+/// onto its own P); the other P is idle. (largest gap, handoffs)
+fn stall_two_procs() -> (Duration, u64) {
+    let rt = gmp_runtime(2, true);
+    let gap = rt.block_on(async {
+        let pair = gmp::spawn(async {
+            let ticker = gmp::spawn(ticker!(gmp::time::interval(TICK)));
+            let blocker = gmp::spawn(blocker!(gmp::time::sleep));
+            (ticker, blocker)
+        });
+        let (ticker, blocker) = pair.await.expect("gmp: the spawner panicked");
+        blocker.await.expect("gmp: the blocker panicked");
+        ticker.await.expect("gmp: the ticker panicked")
+    });
+    (gap, total_handoffs(&rt.metrics()))
+}
+
+/// A yielder that runs for [`TICK_RUN`] and returns the gap between its two
+/// polls around `blocked` (nanoseconds since `origin` at which a blocker
+/// began to block; 0 until then): the wait of a yielder queued on the
+/// blocked P is the hand-off's stall; one on another P sees a short gap.
+/// Machine noise elsewhere in the run does not count.
+async fn yielder_across(origin: Instant, blocked: Arc<AtomicU64>) -> Duration {
+    let start = Instant::now();
+    let mut last = start;
+    let mut across = Duration::ZERO;
+    while last - start < TICK_RUN {
+        gmp::yield_now().await;
+        let now = Instant::now();
+        let at = blocked.load(Relaxed);
+        if across.is_zero() && at != 0 && origin + Duration::from_nanos(at) >= last {
+            across = now - last;
+        }
+        last = now;
+    }
+    across
+}
+
+/// A blocker that records when it began to block in `blocked`.
+async fn timed_block(origin: Instant, blocked: Arc<AtomicU64>) {
+    gmp::time::sleep(BLOCK_AFTER).await;
+    let at = u64::try_from((Instant::now() - origin).as_nanos()).unwrap_or(u64::MAX);
+    blocked.store(at.max(1), Relaxed);
+    std::thread::sleep(BLOCK_FOR);
+}
+
+/// One stall run with `yielders` yielders and a blocker on `procs` Ps: the
+/// largest gap of a yielder across the start of the block (see
+/// [`yielder_across`]), and the hand-offs.
+fn stall_across(procs: usize, yielders: usize) -> (Duration, u64) {
+    let rt = gmp_runtime(procs, true);
+    let gap = rt.block_on(async {
+        let origin = Instant::now();
+        let blocked = Arc::new(AtomicU64::new(0));
+        let ys: Vec<_> = (0..yielders)
+            .map(|_| gmp::spawn(yielder_across(origin, blocked.clone())))
+            .collect();
+        let blocker = gmp::spawn(timed_block(origin, blocked.clone()));
+        blocker.await.expect("gmp: the blocker panicked");
+        let mut gap = Duration::ZERO;
+        for y in ys {
+            gap = gap.max(y.await.expect("gmp: a yielder panicked"));
+        }
+        gap
+    });
+    (gap, total_handoffs(&rt.metrics()))
+}
+
+/// `--stall-cases N`: N rounds of every stall case on gmp, one JSON line
+/// per case and round: the largest gap (ms) and the hand-offs.
+fn stall_cases(rounds: usize) {
+    type Case = (&'static str, fn() -> (Duration, u64));
+    let cases: [Case; 4] = [
+        ("1p_ticker", || {
+            let (g, h, _) = stall_gmp(true, Waker::Timer);
+            (g, h)
+        }),
+        ("1p_yield", || stall_across(1, 1)),
+        ("2p_ticker", stall_two_procs),
+        ("2p_busy", || stall_across(2, 4)),
+    ];
+    for round in 0..rounds {
+        for (name, case) in cases {
+            let (gap, handoffs) = case();
+            println!(
+                "{{\"case\":\"{name}\",\"round\":{round},\"gap_ms\":{:.3},\"handoffs\":{handoffs}}}",
+                ms(gap)
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

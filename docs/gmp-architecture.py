@@ -6,7 +6,7 @@
 
 The picture follows the code: the find_runnable steps (numbers 1-9) are the
 list at the top of executor/src/machine/mod.rs, the arrivals (letters a-h)
-are machine/wake.rs, sched.rs, machine/inject.rs, sysmon.rs and blocking.rs.
+are machine/wake.rs, sched.rs, machine/inject.rs, sysmon/ and blocking/.
 Rings are drawn with their tail (where the owner pushes) on the left and their
 head (where tasks are taken) on the right.
 """
@@ -175,7 +175,7 @@ def top_row():
     text(994, 97, "Reactor · netpoller (one per process)", size=13, weight="bold")
     box(994, 107, 170, 46, "#ffffff", "#7e22ce", rx=6)
     text(1004, 125, "polling::Poller", weight="bold", mono=True)
-    text(1004, 143, "epoll, oneshot fds")
+    text(1004, 143, "epoll, edge-triggered fds")
     box(1176, 107, 190, 46, "#ffffff", "#7e22ce", rx=6)
     text(1186, 125, "timers", weight="bold")
     text(1186, 143, "BTreeMap (deadline, id) → waker", size=10)
@@ -263,11 +263,11 @@ def middle_row():
 def bottom_row():
     # sysmon.
     box(20, 690, 420, 222, "#fff7ed", "#c2410c", dash="6 4")
-    text(34, 712, "sysmon · a thread with NO P (sysmon.rs)", size=13, weight="bold")
+    text(34, 712, "sysmon · a thread with NO P (sysmon/)", size=13, weight="bold")
     lines = [
-        "sleeps 20 µs; after 50 quiet wake-ups doubles, up to 1 ms",
-        "while a P is held (10 ms otherwise); deep sleep while every",
-        "P is idle (checked under its lock; pidleget wakes it)",
+        "sleeps 20 µs; after 50 quiet wake-ups doubles, up to 10 ms;",
+        "Ms report a P stuck 1 ms in one poll (machine/watch.rs); deep",
+        "sleep while every P is idle (pidleget wakes it)",
         "retake a P still inside the same poll (CAS InPoll → Owned):",
         "  after 1 ms if the P is needed and the kernel says the M's",
         "  thread is not running (kernel.rs); after 10 ms anyway",
@@ -281,7 +281,7 @@ def bottom_row():
 
     # Blocking pool.
     box(490, 690, 420, 222, "#f1f5f9", "#475569")
-    text(504, 712, "Blocking pool · threads with NO P (blocking.rs)", size=13, weight="bold")
+    text(504, 712, "Blocking pool · threads with NO P (blocking/)", size=13, weight="bold")
     box(504, 724, 110, 40, "#f8fafc", "#2563eb", dash="4 3", rx=6)
     text(514, 741, "thread", weight="bold")
     text(514, 757, "runs f()")

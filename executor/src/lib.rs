@@ -25,7 +25,7 @@
 //!    `trace`, `trace_format`, `yield_now`, `wait_group`, `chan`;
 //! 2. **data**, the G, P and M as values: `task` (a task and what it knows
 //!    of its runtime, the `Owner` trait), `proc` (a P), `machine::park` (an
-//!    M's parking place), `blocking::pool`, `sysmon::sleep`;
+//!    M's parking place), `blocking::pool`, `sysmon::state`;
 //! 3. **shared state**: `sched` (`Shared`: the Ps, the GRQ, the idle lists;
 //!    it is the tasks' `Owner`);
 //! 4. **the M loop and sysmon**: `machine` (the loop, `find_runnable`'s

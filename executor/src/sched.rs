@@ -16,7 +16,7 @@ use crate::proc::{Proc, ProcStats};
 use crate::queue::SpillBatch;
 use crate::registry::Registry;
 use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::sysmon::sleep::SysmonState;
+use crate::sysmon::state::SysmonState;
 use crate::task::{Owner, TaskMeta};
 use crate::trace;
 
@@ -248,6 +248,20 @@ impl Shared {
         ProcStats::count(&proc.stats.parks, 1);
         sched.idle_procs.push(p);
         self.npidle.store(sched.idle_procs.len(), Ordering::SeqCst);
+    }
+
+    /// M `m`, if it is alive.
+    pub(crate) fn machine(&self, m: usize) -> Option<Arc<Machine>> {
+        self.lock().all_ms.iter().find(|x| x.id == m).cloned()
+    }
+
+    /// Whether M `m`'s thread is on a CPU (or waiting for one) rather than
+    /// blocked in the kernel. One read of `/proc` (and the scheduler lock to
+    /// find the M): for sysmon, and for an M's watch before it reports a
+    /// poll.
+    pub(crate) fn m_is_running(&self, m: usize) -> bool {
+        let tid = self.machine(m).map_or(0, |x| x.tid.load(Ordering::Relaxed));
+        crate::kernel::thread_is_running(tid).unwrap_or(false)
     }
 
     /// Whether any P has tasks in its LRQ or runnext.

@@ -71,13 +71,18 @@ impl Worker {
         Some((task, false))
     }
 
-    /// Step 1: every 61st tick, one task from the GRQ, then the reactor
-    /// (once per tick value: a runnext chain keeps the tick still).
+    /// Step 1: every 61st tick, a look at another P for a long poll
+    /// (`watch.rs`), one task from the GRQ, then the reactor (the look and
+    /// the reactor once per tick value: a runnext chain keeps the tick still).
     fn fairness_check(&self, p: usize) -> Option<Task> {
         let shared = &*self.shared;
         let tick = shared.procs[p].schedtick.load(Ordering::Relaxed);
         if tick % GLOBAL_QUEUE_INTERVAL != 0 {
             return None;
+        }
+        let first_look = self.last_fair_tick.replace(tick) != tick;
+        if first_look {
+            self.watch_other_p(p);
         }
         if !shared.grq.is_empty() {
             if let Some(task) = shared.grq_get(&mut shared.lock(), p, 1) {
@@ -85,10 +90,7 @@ impl Worker {
             }
         }
         let reactor = reactor::get();
-        if self.last_fair_tick.replace(tick) != tick
-            && reactor.has_waiters()
-            && !reactor.is_blocked()
-        {
+        if first_look && reactor.has_waiters() && !reactor.is_blocked() {
             if let Some(task) = self.poll_reactor(p) {
                 shared.push_tail(p, task);
             }

@@ -3,8 +3,9 @@
 //! The loop is Go's `schedule` / `findRunnable`. Holding P `p`, an M looks for
 //! a task in this order (`find.rs`, one function per step):
 //!
-//! 1. every 61st tick, one task from the GRQ (so it cannot starve), and the
-//!    reactor without blocking if it has waiters;
+//! 1. every 61st tick, a look at one other P for a poll stuck with work
+//!    waiting (`watch.rs`, reported to sysmon), one task from the GRQ (so it
+//!    cannot starve), and the reactor without blocking if it has waiters;
 //! 2. a yielder that has waited [`YIELD_INTERVAL`] polls on this P, so that no
 //!    chain of wakes, however long, keeps it waiting for ever;
 //! 3. `runnext` (the task inherits the time slice: the tick is not bumped),
@@ -37,6 +38,7 @@ pub(crate) mod park;
 mod start;
 mod stop;
 mod wake;
+mod watch;
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -98,6 +100,8 @@ pub(crate) struct Worker {
     pub(crate) rng: Cell<u64>,
     /// The tick at which this M last polled the reactor for fairness.
     pub(crate) last_fair_tick: Cell<u64>,
+    /// The other P this M watches for a long poll (`watch.rs`).
+    pub(crate) watch: Cell<watch::Watch>,
 }
 
 /// The body of an M thread, started with P `p`.
@@ -113,6 +117,7 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         batch: RefCell::new(Vec::new()),
         rng: Cell::new(seed),
         last_fair_tick: Cell::new(u64::MAX),
+        watch: Cell::new(watch::Watch::new(0)),
     };
     worker.acquirep(p);
     m.spinning.store(spinning, Ordering::Relaxed);

@@ -17,77 +17,92 @@
 //!
 //! sysmon reads each P's ownership word. A P in `InPoll(seq)` (or
 //! `Pushing(seq)`) whose `seq` it already saw at an earlier wake-up has been
-//! inside one poll since then. sysmon takes it (CAS `InPoll(seq)` → `Owned`,
-//! `ProcState::try_retake`) when
+//! inside one poll since then; so has one whose poll an M reported
+//! (`report_long_poll`, below). sysmon takes it (CAS `InPoll(seq)` →
+//! `Owned`, `ProcState::try_retake`) when
 //!
-//! * the poll has lasted [`HANDOFF_AFTER`] (1 ms) by sysmon's clock, the P is
-//!   needed — it has runnable work of its own (`runnext`, the LRQ, the
-//!   yielded ring), or no P is idle and no M spins, so nobody else would pick
-//!   up work arriving now — **and** the M's thread is not running: the kernel
-//!   says it is blocked (`kernel::thread_is_running` reads the state letter
-//!   of `/proc/self/task/<tid>/stat`; anything but `R`, or a thread id or
-//!   file that cannot be read, counts as not running). A computing poll keeps
-//!   its P: handing it off would only add a runnable thread to busy CPUs; or
-//! * the poll has lasted [`FORCE_RETAKE`] (10 ms), running or not, needed or
-//!   not, so that new work finds the P.
+//! * the poll has lasted [`HANDOFF_AFTER`] (1 ms) by sysmon's clock or by
+//!   the reporting M's, the P is needed — it has runnable work of its own
+//!   (`runnext`, the LRQ, the yielded ring), or no P is idle and no M spins,
+//!   so nobody else would pick up work arriving now — **and** the M's thread
+//!   is not running: the kernel says it is blocked
+//!   (`kernel::thread_is_running` reads the state letter of
+//!   `/proc/self/task/<tid>/stat`; anything but `R`, or a thread id or file
+//!   that cannot be read, counts as not running). A computing poll keeps its
+//!   P: handing it off would only add a runnable thread to busy CPUs; or
+//! * the poll has lasted [`FORCE_RETAKE`] (10 ms) by sysmon's clock, running
+//!   or not, needed or not, so that new work finds the P.
 //!
 //! A P that is `Owned` (its M is in the scheduler, between polls) is never
 //! taken: that M releases it itself.
 //!
-//! # The interval
+//! # The interval, and who notices a long poll
 //!
 //! [`MIN_DELAY`] (20 µs) at start and after a retake; after 50 wake-ups in
 //! a row without a retake it doubles at each wake-up, up to
-//! [`BUSY_MAX_DELAY`] (1 ms) while any P is held by an M (not idle), so a
-//! blocked poll costs its P's other tasks 1–3 ms (sysmon first sees the poll
-//! up to one interval after it began, then waits `HANDOFF_AFTER`, then up to
-//! one more interval), not 10–20; and up to [`MAX_DELAY`] (10 ms) when no P
-//! is held.
+//! [`MAX_DELAY`] (10 ms, Go's cap too), busy or not: a busy runtime whose
+//! polls are short costs at most 100 wake-ups a second. A retake from an M
+//! whose thread is blocked resets it to `MIN_DELAY` (Go's rule: a poll
+//! really was long), so a program that blocks often keeps hand-offs of 1–3
+//! ms. A `FORCE_RETAKE` from a running thread does not: on a loaded machine
+//! the kernel leaves an M waiting for a CPU for 10 ms and more several times
+//! a second, and resetting on each cost ~60 wake-ups (measured:
+//! `docs/benchmarks.md`).
+//!
+//! At 10 ms sysmon alone would leave a blocked P's tasks waiting 10–20 ms
+//! (it sees the poll at one wake-up and takes the P at the next). The 1–3 ms
+//! hand-off comes from the **Ms that run the scheduler loop** instead
+//! (`machine/watch.rs`): at every 61st tick an M looks at one other P, and
+//! when that P is inside the same poll as at the M's previous look, at least
+//! `HANDOFF_AFTER` earlier, with runnable work, the M reports it:
+//! `report_long_poll` stores the poll's `seq` for the P and sets `nudged`;
+//! only the first report since sysmon's last wake-up signals the condition
+//! variable. sysmon's next `sleep` returns at once while `nudged` is set
+//! (checked under the lock that the report notifies under, so a report
+//! cannot fall between the check and the wait); the wake-up that clears it
+//! treats the reported poll as `HANDOFF_AFTER` old and applies the rule
+//! above. Where no M passes through the scheduler loop (one P; every M
+//! blocked or inside a long poll) idle and spinning Ms steal from the stuck
+//! P's queues, and sysmon's own clock is the backstop: the poll seen at two
+//! wake-ups up to 10 ms apart, 10–20 ms in all, then `FORCE_RETAKE`.
 //!
 //! # The deep sleep
 //!
 //! When every P is idle and sysmon has backed off (50 wake-ups without a
-//! retake: a runtime that just went idle is not watched more closely than
-//! one that has been idle for long) sysmon sleeps until a P is taken from
-//! the idle list
+//! retake: a runtime that just went idle is watched no more closely than
+//! one idle for long) sysmon sleeps until a P is taken from the idle list
 //! (`pidleget` calls `SysmonState::wake_if_sleeping`), or the next
 //! schedtrace line is due, or the runtime stops, so an idle program costs no
-//! CPU. It wakes with its interval capped at [`BUSY_MAX_DELAY`], not reset
-//! to [`MIN_DELAY`]: a server whose one P goes idle between bursts of
-//! requests had sysmon waking 3,000 times a second on the server's own CPU
-//! (two context switches each). `sleeping` and `npidle` are a Dekker pair (a SeqCst fence between
+//! CPU. It wakes with its interval where it was, not reset to
+//! [`MIN_DELAY`]: a server whose one P goes idle between bursts of requests
+//! had sysmon waking 3,000 times a second on the server's own CPU (two
+//! context switches each). `sleeping` and `npidle` are a Dekker pair (a SeqCst fence between
 //! store and load on each side), and sysmon checks "every P idle" while it
 //! holds the lock of its condition variable, which only the wait releases;
 //! `wake_if_sleeping` notifies under that lock, so a wake-up cannot fall
 //! between the check and the wait (the loom model
 //! `sysmon_deep_sleep_is_woken_when_a_proc_is_taken`).
 
-pub(crate) mod sleep;
+pub(crate) mod state;
 
 use std::time::{Duration, Instant};
 
-use crate::kernel::thread_is_running;
-use crate::machine::{Machine, NO_P};
 use crate::netpoll::{self as reactor, Reactor};
-use crate::proc::{ProcStats, Status};
+use crate::proc::{ProcStats, Status, NO_P};
 use crate::sched::Shared;
 use crate::sync::{Arc, Ordering};
+use state::SysmonState;
+pub(crate) use state::HANDOFF_AFTER;
 
 /// Shortest sysmon interval.
 pub(crate) const MIN_DELAY: Duration = Duration::from_micros(20);
-/// Wake-ups without a retake after which the interval starts doubling and
-/// sysmon may sleep deeply (Go's 50).
+/// Wake-ups without a blocked retake after which the interval starts
+/// doubling and sysmon may sleep deeply (Go's 50).
 const BACKOFF_AFTER: u32 = 50;
-/// Longest interval while some P is held by an M.
-pub(crate) const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
-/// Longest interval otherwise.
+/// Longest interval (Go's sysmon's too), busy or not: a busy runtime costs
+/// at most 100 wake-ups a second. Ms in the scheduler loop report long polls
+/// sooner (`report_long_poll`).
 pub(crate) const MAX_DELAY: Duration = Duration::from_millis(10);
-/// A poll must have lasted this long (by sysmon's clock) before its P is
-/// taken for the sake of the P's other work. Go takes a P from a syscall after
-/// one sysmon tick (20 µs); a task poll is usually computation, and taking the
-/// P of every poll that spawns a few hundred tasks costs more than it gains
-/// (see docs/benchmarks.md), so gmp waits 1 ms.
-pub(crate) const HANDOFF_AFTER: Duration = Duration::from_millis(1);
 /// A poll this long loses its P even when the P has no other work.
 pub(crate) const FORCE_RETAKE: Duration = Duration::from_millis(10);
 /// A scheduling tick this long sets the preempt flag (Go's `forcePreemptNS`).
@@ -155,28 +170,32 @@ impl Monitor {
             if stopped {
                 return false;
             }
-            // A P taken from the idle list says nothing about long polls:
-            // no 20 µs storm after each wake (a server whose one P goes
-            // idle between bursts of requests would pay for it in context
-            // switches on its own CPU), only the busy cap.
-            self.delay = self.delay.min(BUSY_MAX_DELAY);
+            // The interval stays where it was: a P taken from the idle list
+            // says nothing about long polls, and a server whose one P goes
+            // idle between bursts of requests paid a 20 µs storm after each
+            // wake in context switches on its own CPU.
         } else if state.sleep(self.delay) {
             return false;
         }
         if shared.is_closing() {
             return false;
         }
+        let nudged = state.take_nudge();
         let now = Instant::now();
-        let (retaken, any_busy) = self.retake(shared, now);
+        let blocked = self.retake(shared, now, nudged);
         self.poll_reactor_if_stale();
-        if retaken > 0 {
+        if blocked > 0 {
+            // A poll really blocked: look often again for a while (Go's
+            // rule), so a program that blocks often keeps fast hand-offs. A
+            // P forced from a running thread (a computing poll, or an M the
+            // kernel left waiting for a CPU 10 ms on a loaded machine) does
+            // not count: resetting then cost ~60 wake-ups each time.
             self.idle = 0;
             self.delay = MIN_DELAY;
         } else {
             self.idle = self.idle.saturating_add(1);
             if self.idle > BACKOFF_AFTER {
-                let cap = if any_busy { BUSY_MAX_DELAY } else { MAX_DELAY };
-                self.delay = (self.delay * 2).min(cap);
+                self.delay = (self.delay * 2).min(MAX_DELAY);
             }
         }
         if let Some(every) = trace_every {
@@ -193,9 +212,11 @@ impl Monitor {
         next.saturating_duration_since(Instant::now())
     }
 
-    /// Takes Ps from Ms stuck in a poll; sets preempt flags. Returns how many
-    /// Ps were taken and whether any P is held by an M.
-    fn retake(&mut self, shared: &Arc<Shared>, now: Instant) -> (usize, bool) {
+    /// Takes Ps from Ms stuck in a poll; sets preempt flags. `nudged`: an M
+    /// reported a long poll since the last wake-up. Returns how many Ps were
+    /// taken from Ms whose thread was blocked (not those forced from a
+    /// running thread).
+    fn retake(&mut self, shared: &Arc<Shared>, now: Instant, nudged: bool) -> usize {
         let procs = shared.procs.len();
         self.seen.resize(
             procs,
@@ -204,15 +225,10 @@ impl Monitor {
                 tick: (0, now),
             },
         );
-        let mut retaken = 0;
-        let mut any_busy = false;
+        let mut blocked = 0;
         for (i, proc) in shared.procs.iter().enumerate() {
             let seen = &mut self.seen[i];
             let status = proc.state.status();
-            // A P that is not idle may enter a long poll at any moment: keep
-            // the interval short (sampling "inside a poll right now" instead
-            // let the interval grow to 8 ms between two polls of a yielder).
-            any_busy |= status != Status::Idle;
             // Time slice: the same tick for 10 ms on a running P.
             let tick = proc.schedtick.load(Ordering::Relaxed);
             if status == Status::Idle || seen.tick.0 != tick {
@@ -228,13 +244,11 @@ impl Monitor {
                     continue;
                 }
             };
-            let since = match seen.poll {
-                Some((s, since)) if s == seq => since,
-                _ => {
-                    seen.poll = Some((seq, now));
-                    continue;
-                }
-            };
+            let reported = nudged && shared.sysmon.reported(i) == Some(seq);
+            let age = poll_age(seen, seq, now, reported, &shared.sysmon);
+            if age < HANDOFF_AFTER {
+                continue;
+            }
             let npidle = shared.npidle.load(Ordering::SeqCst);
             // Go's rule: the P is needed if it has work of its own, or if no
             // P is idle and no M spins, so that nobody else would pick up
@@ -242,43 +256,58 @@ impl Monitor {
             // reactor, the GRQ).
             let has_work =
                 proc.has_work() || npidle + shared.nmspinning.load(Ordering::SeqCst) == 0;
-            let age = now.duration_since(since);
-            if age < FORCE_RETAKE {
-                if age < HANDOFF_AFTER || !has_work {
-                    continue;
-                }
-                let m = proc.m.load(Ordering::Relaxed);
-                if m_is_running(shared, m) {
-                    continue;
-                }
-            }
             let from_m = proc.m.load(Ordering::Relaxed);
+            if age < FORCE_RETAKE && !has_work {
+                continue;
+            }
+            let running = shared.m_is_running(from_m);
+            if age < FORCE_RETAKE && running {
+                continue;
+            }
             if proc.state.try_retake(seq) {
+                blocked += usize::from(!running);
                 seen.poll = None;
                 ProcStats::count(&proc.stats.handoffs, 1);
                 shared.trace.handoff(i, from_m);
-                if let Some(m) = machine(shared, from_m) {
+                if let Some(m) = shared.machine(from_m) {
                     // For schedtrace: the blocked M holds no P any more.
                     m.p.store(NO_P, Ordering::Relaxed);
                 }
                 shared.handoffp(i);
-                retaken += 1;
             }
         }
-        (retaken, any_busy)
+        blocked
     }
 }
 
-/// M `m` of `shared`, if it is alive.
-fn machine(shared: &Shared, m: usize) -> Option<Arc<Machine>> {
-    shared.lock().all_ms.iter().find(|x| x.id == m).cloned()
-}
-
-/// Whether M `m`'s thread is on a CPU (or waiting for one) rather than
-/// blocked in the kernel.
-fn m_is_running(shared: &Shared, m: usize) -> bool {
-    let tid = machine(shared, m).map_or(0, |x| x.tid.load(Ordering::Relaxed));
-    thread_is_running(tid).unwrap_or(false)
+/// How long P's poll `seq` has lasted as far as sysmon knows: since the
+/// wake-up that first saw it (recorded in `seen`; zero on that first one),
+/// and at least [`HANDOFF_AFTER`] when an M `reported` it (the M saw it at
+/// two looks that far apart).
+fn poll_age(
+    seen: &mut Seen,
+    seq: u64,
+    now: Instant,
+    reported: bool,
+    state: &SysmonState,
+) -> Duration {
+    let mut age = match seen.poll {
+        Some((s, since)) if s == seq => now.duration_since(since),
+        _ => {
+            seen.poll = Some((seq, now));
+            Duration::ZERO
+        }
+    };
+    #[cfg(test)]
+    if !state.own_clock.load(std::sync::atomic::Ordering::Relaxed) {
+        age = Duration::ZERO;
+    }
+    #[cfg(not(test))]
+    let _ = state;
+    if reported {
+        age = age.max(HANDOFF_AFTER);
+    }
+    age
 }
 
 impl Monitor {
@@ -297,5 +326,84 @@ impl Monitor {
         if let Some(Ok(_)) = reactor.try_poll(Some(Duration::ZERO), &mut wakers) {
             wakers.into_iter().for_each(std::task::Waker::wake);
         }
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// The P the calling task runs on.
+    fn current_p() -> usize {
+        crate::machine::with_worker(|w| w.and_then(|w| w.p.get()))
+            .expect("not inside a task on a P")
+    }
+
+    /// Two Ps, both busy with tasks whose polls are short; a task blocks its
+    /// thread inside one poll until the task it just spawned onto its own P
+    /// has run. sysmon's own clock is off, so only an M's report can get
+    /// that P handed off: the queued task runs while the poll still blocks.
+    #[test]
+    fn a_poll_reported_by_the_busy_m_loses_its_proc() {
+        let rt = crate::Runtime::builder().max_procs(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        shared.sysmon.own_clock.store(false, Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
+        // Polls of the short tasks, per P.
+        let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let ran = rt.block_on(async {
+            let yielders: Vec<_> = (0..4)
+                .map(|_| {
+                    let (stop, polls) = (stop.clone(), polls.clone());
+                    crate::spawn(async move {
+                        while !stop.load(Relaxed) {
+                            polls[current_p()].fetch_add(1, Relaxed);
+                            crate::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let polls2 = polls.clone();
+            let blocker = crate::spawn(async move {
+                // Wait until the other P runs short tasks: its M then stays
+                // in its own queues and never steals ours.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let mine = current_p();
+                    let before = polls2[1 - mine].load(Relaxed);
+                    crate::yield_now().await;
+                    if current_p() == mine && polls2[1 - mine].load(Relaxed) > before {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "the other P never ran a short task"
+                    );
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                // Spawned onto this P (its runnext): only this P has it.
+                let queued = crate::spawn(async move {
+                    let _ = tx.send(());
+                });
+                let ran = rx.recv_timeout(Duration::from_secs(30)).is_ok();
+                (ran, queued)
+            });
+            let (ran, queued) = blocker.await.unwrap();
+            stop.store(true, Relaxed);
+            for y in yielders {
+                y.await.unwrap();
+            }
+            queued.await.unwrap();
+            ran
+        });
+        assert!(
+            ran,
+            "the task queued on the blocked P did not run within 30 s: the busy M did not \
+             report the poll, or sysmon did not retake the P on the report"
+        );
+        let handoffs: u64 = (0..2).map(|p| rt.metrics().proc(p).handoffs()).sum();
+        assert!(handoffs >= 1, "no hand-off counted");
     }
 }
