@@ -121,14 +121,31 @@ impl Shared {
             None => {
                 if let Err(err) = self.newm(p, spinning) {
                     self.report_thread_cap(&err);
-                    let mut sched = self.lock();
-                    self.pidleput(&mut sched, p);
-                    drop(sched);
-                    if spinning {
-                        self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-                    }
+                    self.keep_p_after_failed_newm(p, spinning);
                 }
             }
+        }
+    }
+
+    /// `newm` failed (the thread cap): hand P `p` to an M that went idle
+    /// meanwhile, else put it in the idle list. An M joining the idle list
+    /// looks for an idle P with work in the GRQ under the same lock, and
+    /// found none since we held `p`: putting `p` idle behind its back would
+    /// leave the work that `p` was taken for with no M (found by the loom
+    /// model `handoffp_recheck_catches_a_concurrent_global_push` at 4
+    /// preemptions).
+    fn keep_p_after_failed_newm(self: &Arc<Self>, p: usize, spinning: bool) {
+        let mut sched = self.lock();
+        if let Some(m) = sched.idle_ms.pop() {
+            drop(sched);
+            self.nmidle.fetch_sub(1, Ordering::Relaxed);
+            m.hand(p, spinning);
+            return;
+        }
+        self.pidleput(&mut sched, p);
+        drop(sched);
+        if spinning {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
