@@ -120,7 +120,9 @@ impl Shared {
             }
             None => {
                 if let Err(err) = self.newm(p, spinning) {
-                    self.report_thread_cap(&err);
+                    if !self.is_closing() {
+                        self.report_thread_cap(&err);
+                    }
                     self.keep_p_after_failed_newm(p, spinning);
                 }
             }
@@ -166,14 +168,28 @@ impl Shared {
         let name = format!("{}-{}", self.config.thread_name, id);
         let m2 = m.clone();
         let hooks = self.config.hooks.clone();
-        match thread::spawn(name, self.config.stack_size, move || {
-            hooks.run(|| super::run(shared, m2, p, spinning))
-        }) {
+        // Spawn and record the handle under the handles' lock: shutdown sets
+        // `closing` before it takes the handles to join them, so it either
+        // joins this M or we see `closing` here and start none; and an M that
+        // exits at once finds its handle in `m_exited` (found by the loom
+        // model `shutdown_drops_every_future_once` at 3 preemptions).
+        let mut threads = lock(&self.threads);
+        let spawned = if self.is_closing() {
+            Err(io::Error::other(
+                "the runtime is shutting down: no new M started",
+            ))
+        } else {
+            thread::spawn(name, self.config.stack_size, move || {
+                hooks.run(|| super::run(shared, m2, p, spinning))
+            })
+        };
+        match spawned {
             Ok(handle) => {
-                lock(&self.threads).push((id, handle));
+                threads.push((id, handle));
                 Ok(())
             }
             Err(err) => {
+                drop(threads);
                 self.nthreads.fetch_sub(1, Ordering::SeqCst);
                 self.lock().all_ms.retain(|x| !Arc::ptr_eq(x, &m));
                 Err(err)
