@@ -72,6 +72,65 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
+/// Waits on `cv` with `guard` (a lock of `mutex`) for at most `timeout`;
+/// the `bool` says whether it timed out.
+///
+/// loom's `wait_timeout` never times out, so a model asks for a timeout with
+/// [`expire_next_timed_wait`]: the next call here then releases `mutex`,
+/// takes it again and says "timed out", as a timeout firing at that moment
+/// would (`mutex` is only used for that).
+pub(crate) fn wait_timeout<'a, T>(
+    cv: &Condvar,
+    mutex: &'a Mutex<T>,
+    guard: MutexGuard<'a, T>,
+    timeout: std::time::Duration,
+) -> (MutexGuard<'a, T>, bool) {
+    #[cfg(gmp_loom)]
+    if model_timeout::take() {
+        drop(guard);
+        return (lock(mutex), true);
+    }
+    #[cfg(not(gmp_loom))]
+    let _ = mutex;
+    match cv.wait_timeout(guard, timeout) {
+        Ok((guard, result)) => (guard, result.timed_out()),
+        Err(poisoned) => {
+            let (guard, result) = poisoned.into_inner();
+            (guard, result.timed_out())
+        }
+    }
+}
+
+/// Makes the next [`wait_timeout`] of this loom execution time out at once
+/// (a model's stand-in for a keep-alive or retry timer firing).
+#[cfg(gmp_loom)]
+pub(crate) fn expire_next_timed_wait() {
+    model_timeout::arm();
+}
+
+/// The pending "time out" of [`expire_next_timed_wait`], one per loom
+/// execution.
+#[cfg(gmp_loom)]
+mod model_timeout {
+    // A std atomic inside loom's per-execution static: arming and taking it
+    // are not schedule points (the release and re-lock of the wait are),
+    // so the models that never arm it explore no extra interleavings.
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    loom::lazy_static! {
+        /// Set by `arm`, cleared by the `wait_timeout` that takes it.
+        static ref ARMED: AtomicBool = AtomicBool::new(false);
+    }
+
+    pub(super) fn arm() {
+        ARMED.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn take() -> bool {
+        ARMED.swap(false, Ordering::SeqCst)
+    }
+}
+
 /// A hint that we are spinning on another thread's progress.
 pub(crate) fn spin_loop() {
     #[cfg(gmp_loom)]

@@ -9,11 +9,13 @@
 //! * `handoff` — sysmon's retake racing with the polling M's local pushes and
 //!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
 //! * `runtime` — the real runtime: `Shared`, the M loop (`find_runnable`,
-//!   `stop_m`, the reactor hand-over), `wakep`, `startm`, `handoffp`'s
-//!   re-check, sysmon's deep sleep against `pidleget`, `abort` against the
+//!   `stop_m`, the reactor hand-over), `wakep`, `startm` (also at the thread
+//!   cap), `handoffp`'s re-check, `wakep`'s `needspinning` against an M
+//!   giving its P back, an idle M's keep-alive expiring while `startm` hands
+//!   it a P, sysmon's deep sleep against `pidleget`, `abort` against the
 //!   first park, and shutdown, with loom threads as Ms and the model reactor
 //!   of `netpoll.rs`: no lost wake-up (a lost one is a deadlock), every task
-//!   run once, every future dropped once.
+//!   run once, every future dropped once, no P or M lost.
 //!
 //! Each model runs under a preemption bound (default below; the
 //! `LOOM_MAX_PREEMPTIONS` environment variable overrides it), which keeps a
@@ -38,12 +40,36 @@ const DEFAULT_PREEMPTIONS: usize = 3;
 /// with 2 on two cores.
 const SMALL_PREEMPTIONS: usize = 2;
 
+/// For the runtime models with three Ms and a poll that blocks its M: a
+/// few seconds with 1, minutes with 2.
+const TINY_PREEMPTIONS: usize = 1;
+
+/// loom's default limit on the branches of one execution (1 000) is too
+/// low for the models that run three Ms, a blocked poll and a shutdown in
+/// one execution; they use this one (a spin loop would still hit it).
+const LONG_EXECUTION_BRANCHES: usize = 20_000;
+
 /// Runs `f` under loom with the preemption bound of the environment, else
 /// `preemptions`.
 fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    check_with(preemptions, None, f);
+}
+
+/// [`check`], with at most `max_branches` branches per execution when the
+/// environment (`LOOM_MAX_BRANCHES`) does not say.
+fn check_with(
+    preemptions: usize,
+    max_branches: Option<usize>,
+    f: impl Fn() + Sync + Send + 'static,
+) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(preemptions);
+    }
+    if let Some(max) = max_branches {
+        if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+            builder.max_branches = max;
+        }
     }
     builder.check(f);
 }

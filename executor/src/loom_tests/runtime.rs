@@ -1,5 +1,6 @@
 //! Loom models of the real runtime: `Shared`, the M loop, `wakep`,
-//! `startm`, `handoffp`, sysmon's sleep, `abort` and shutdown.
+//! `startm` (and its thread cap), `handoffp`, the `needspinning` pair, an
+//! idle M's keep-alive expiry, sysmon's sleep, `abort` and shutdown.
 //!
 //! Under `--cfg gmp_loom` the Ms are loom threads (`sync::thread`), their
 //! thread-local context is loom's, and the reactor is the model in
@@ -14,15 +15,22 @@
 //! its own (loom's `wait_timeout` never times out, so a keep-alive or a
 //! reactor timeout cannot hide a missed hand-over).
 //!
-//! Not modelled: sysmon's thread (its sleep and wake are, below), keep-alive
-//! expiry (loom cannot time out a wait), I/O.
+//! Keep-alive expiry is modelled where a model asks for it: the M's timed
+//! park goes through `sync::wait_timeout`, and after
+//! `sync::expire_next_timed_wait` the next such wait times out at once, at
+//! whatever point loom runs it (`keep_alive_expiry_racing_startm_loses_no_proc`).
+//!
+//! Not modelled: sysmon's thread (its sleep and wake are, below), I/O.
 
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::{check, DEFAULT_PREEMPTIONS, SMALL_PREEMPTIONS};
+use super::{
+    check, check_with, DEFAULT_PREEMPTIONS, LONG_EXECUTION_BRANCHES, SMALL_PREEMPTIONS,
+    TINY_PREEMPTIONS,
+};
 use crate::config::test_config;
 use crate::sched::Shared;
 use crate::spawn as spawner;
@@ -104,6 +112,20 @@ fn a_remote_spawn_wakes_the_m_in_the_reactor() {
         let shared = runtime(1, 2);
         let out = block_on(spawn(&shared, async { 7 }));
         assert_eq!(out.ok(), Some(7), "the task did not complete");
+        shared.shutdown(None);
+    });
+}
+
+/// The same at the thread cap (`max_threads` 1): `startm` finds no idle M
+/// while M0 is between giving its P back and joining the idle list, and
+/// cannot start one. M0 then either sees the P back in the idle list (with
+/// the task in the GRQ) or is in the idle list and is handed the P.
+#[test]
+fn a_remote_spawn_at_the_thread_cap_is_not_lost() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let shared = runtime(1, 1);
+        let out = block_on(spawn(&shared, async { 8 }));
+        assert_eq!(out.ok(), Some(8), "the task did not complete");
         shared.shutdown(None);
     });
 }
@@ -243,5 +265,118 @@ fn shutdown_drops_every_future_once() {
             2,
             "a future was leaked or dropped twice"
         );
+    });
+}
+
+/// A gate a task can block its M on (a blocking call inside a poll), opened
+/// by another task.
+struct Gate {
+    /// Opened once, by `open`.
+    open: Mutex<bool>,
+    /// Signalled by `open`.
+    cv: Condvar,
+}
+
+impl Gate {
+    fn new() -> Arc<Self> {
+        Arc::new(Gate {
+            open: Mutex::new(false),
+            cv: Condvar::new(),
+        })
+    }
+
+    fn open(&self) {
+        *lock(&self.open) = true;
+        self.cv.notify_all();
+    }
+
+    /// Blocks this thread (an M, inside a poll) until `open`.
+    fn wait(&self) {
+        let mut open = lock(&self.open);
+        while !*open {
+            open = match self.cv.wait(open) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+}
+
+/// The `needspinning` Dekker pair: a task on one P wakes two tasks locally
+/// (the second displaces the first from `runnext` to the LRQ; each push
+/// calls `wakep`) and then blocks its M until the displaced one has run, so
+/// only another M can run it. When both Ps are busy, `wakep` finds no idle P
+/// and sets `needspinning`, while the other M, not spinning, may be giving
+/// its P back at that moment: it must see the request (`give_back_p`'s
+/// re-read after publishing the idle P) or `wakep` must see the idle P (its
+/// re-read of `npidle`). Were both to miss, the P would go idle with the
+/// task stranded (in this model: a deadlock, as sysmon does not run).
+#[test]
+fn a_wakep_that_finds_no_idle_proc_is_not_lost_to_an_m_going_idle() {
+    // The old one-sided code deadlocks here with one preemption.
+    check_with(TINY_PREEMPTIONS, Some(LONG_EXECUTION_BRANCHES), || {
+        let shared = runtime(2, 3);
+        let inner = shared.clone();
+        let outer = spawn(&shared, async move {
+            let gate = Gate::new();
+            let displaced = {
+                let gate = gate.clone();
+                spawn(&inner, async move { gate.open() })
+            };
+            let next = spawn(&inner, async { 2 });
+            // Block this M: the displaced task must run elsewhere.
+            gate.wait();
+            Some((displaced, next))
+        });
+        let Ok(Some((displaced, next))) = block_on(outer) else {
+            panic!("blocking task lost");
+        };
+        assert!(block_on(displaced).is_ok(), "displaced task lost");
+        assert_eq!(block_on(next).ok(), Some(2), "runnext task lost");
+        shared.shutdown(None);
+    });
+}
+
+/// An idle M's keep-alive expires while a remote spawn's `wakep` →
+/// `startm` picks it to hand it a P. loom's waits never time out, so
+/// `sync::expire_next_timed_wait` makes the M's timed park time out at once,
+/// which loom then places anywhere against `startm`'s pick and hand-over.
+/// A model thread blocks in the reactor with the runtime's token, standing
+/// in for a second M there, so that M0 parks on its condition variable with
+/// the keep-alive as timeout. M0 either leaves the idle list first and exits
+/// (`startm` then starts M1), or finds itself taken off the list and waits
+/// for the P: the task runs, no P is lost, and once shut down no M is
+/// counted, listed or idle.
+#[test]
+fn keep_alive_expiry_racing_startm_loses_no_proc() {
+    check_with(SMALL_PREEMPTIONS, Some(LONG_EXECUTION_BRANCHES), || {
+        crate::sync::expire_next_timed_wait();
+        let shared = bare_runtime(1, 2);
+        let token = Arc::as_ptr(&shared) as usize;
+        let poller = thread::spawn("reactor".into(), None, move || {
+            let mut wakers = Vec::new();
+            // Blocks until notified, unless an M got there first.
+            let _ = crate::netpoll::get().try_poll_unless(token, None, &mut wakers, &|| false);
+        })
+        .expect("loom thread");
+        shared.start_idle(1);
+        let out = block_on(spawn(&shared, async { 9 }));
+        assert_eq!(out.ok(), Some(9), "the task did not complete");
+        shared.shutdown(None);
+        // The stand-in may have reached the reactor after the Ms consumed
+        // shutdown's notification.
+        crate::netpoll::get().notify();
+        poller.join().expect("poller panicked");
+        assert_eq!(
+            shared.nthreads.load(Ordering::SeqCst),
+            0,
+            "an M is still counted"
+        );
+        let sched = shared.lock();
+        assert_eq!(sched.idle_procs.len(), 1, "a P was lost");
+        assert!(sched.all_ms.is_empty(), "an exited M is still listed");
+        assert!(sched.idle_ms.is_empty(), "an exited M is still idle");
+        drop(sched);
+        assert!(lock(&shared.threads).is_empty(), "a join handle was left");
     });
 }

@@ -120,15 +120,34 @@ impl Shared {
             }
             None => {
                 if let Err(err) = self.newm(p, spinning) {
-                    self.report_thread_cap(&err);
-                    let mut sched = self.lock();
-                    self.pidleput(&mut sched, p);
-                    drop(sched);
-                    if spinning {
-                        self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                    if !self.is_closing() {
+                        self.report_thread_cap(&err);
                     }
+                    self.keep_p_after_failed_newm(p, spinning);
                 }
             }
+        }
+    }
+
+    /// `newm` failed (the thread cap): hand P `p` to an M that went idle
+    /// meanwhile, else put it in the idle list. An M joining the idle list
+    /// looks for an idle P with work in the GRQ under the same lock, and
+    /// found none since we held `p`: putting `p` idle behind its back would
+    /// leave the work that `p` was taken for with no M (found by the loom
+    /// model `handoffp_recheck_catches_a_concurrent_global_push` at 4
+    /// preemptions).
+    fn keep_p_after_failed_newm(self: &Arc<Self>, p: usize, spinning: bool) {
+        let mut sched = self.lock();
+        if let Some(m) = sched.idle_ms.pop() {
+            drop(sched);
+            self.nmidle.fetch_sub(1, Ordering::Relaxed);
+            m.hand(p, spinning);
+            return;
+        }
+        self.pidleput(&mut sched, p);
+        drop(sched);
+        if spinning {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -149,14 +168,28 @@ impl Shared {
         let name = format!("{}-{}", self.config.thread_name, id);
         let m2 = m.clone();
         let hooks = self.config.hooks.clone();
-        match thread::spawn(name, self.config.stack_size, move || {
-            hooks.run(|| super::run(shared, m2, p, spinning))
-        }) {
+        // Spawn and record the handle under the handles' lock: shutdown sets
+        // `closing` before it takes the handles to join them, so it either
+        // joins this M or we see `closing` here and start none; and an M that
+        // exits at once finds its handle in `m_exited` (found by the loom
+        // model `shutdown_drops_every_future_once` at 3 preemptions).
+        let mut threads = lock(&self.threads);
+        let spawned = if self.is_closing() {
+            Err(io::Error::other(
+                "the runtime is shutting down: no new M started",
+            ))
+        } else {
+            thread::spawn(name, self.config.stack_size, move || {
+                hooks.run(|| super::run(shared, m2, p, spinning))
+            })
+        };
+        match spawned {
             Ok(handle) => {
-                lock(&self.threads).push((id, handle));
+                threads.push((id, handle));
                 Ok(())
             }
             Err(err) => {
+                drop(threads);
                 self.nthreads.fetch_sub(1, Ordering::SeqCst);
                 self.lock().all_ms.retain(|x| !Arc::ptr_eq(x, &m));
                 Err(err)

@@ -246,16 +246,11 @@ impl Worker {
 }
 
 /// Waits on M `m`'s variable for at most `timeout`; `true` if it timed out.
+/// (Through `sync`, so that a loom model can make the timeout fire.)
 fn wait<'a>(
     m: &'a super::Machine,
     park: crate::sync::MutexGuard<'a, Park>,
     timeout: Duration,
 ) -> (crate::sync::MutexGuard<'a, Park>, bool) {
-    match m.cv.wait_timeout(park, timeout) {
-        Ok((guard, result)) => (guard, result.timed_out()),
-        Err(poisoned) => {
-            let (guard, result) = poisoned.into_inner();
-            (guard, result.timed_out())
-        }
-    }
+    crate::sync::wait_timeout(&m.cv, &m.park, park, timeout)
 }
