@@ -51,10 +51,18 @@ impl Shared {
         }
         all_done &= self.blocking.shutdown(deadline);
         // Ps left in the idle list may still hold tasks (e.g. put there by a
-        // handoff): drop them. A P still owned belongs to an M that did not
-        // stop in time; it drains its own P when it does.
-        let idle: Vec<usize> = self.lock().idle_procs.clone();
-        for p in idle {
+        // handoff): drop them. When every M has stopped, so may a P still
+        // marked owned: one that `startm` handed to an M which saw the
+        // shutdown flag first and exited without taking it. Nobody runs a P
+        // then, so draining it here is the owner's drain. If an M did not
+        // stop in time, the Ps still owned are its own; it drains its P when
+        // it stops.
+        let ps: Vec<usize> = if all_done {
+            (0..self.procs.len()).collect()
+        } else {
+            self.lock().idle_procs.clone()
+        };
+        for p in ps {
             self.procs[p].drain();
         }
         // Tasks parked on wakers elsewhere: wake them, and the schedule
