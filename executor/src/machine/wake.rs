@@ -14,8 +14,9 @@ use std::cell::Cell;
 use std::ptr;
 
 use super::Worker;
-use crate::sched::{Shared, Task};
-use crate::sync::{Arc, Ordering};
+use crate::sched::Shared;
+use crate::sched::Task;
+use crate::sync::Arc;
 
 #[cfg(not(gmp_loom))]
 std::thread_local! {
@@ -98,23 +99,10 @@ impl Worker {
             }
             None => self.shared.push_local(p, task, yielded),
         };
-        if yielded {
-            // A yielder (or a task woken during its own poll) waits on this
-            // M's own P, which this M goes back to when the poll returns: no
-            // wake-up can be lost, so no fence here. Another M only helps if
-            // an idle P can steal it; a stale read costs parallelism until
-            // the next yield, never the task.
-            let shared = &self.shared;
-            if shared.npidle.load(Ordering::Relaxed) != 0
-                && shared.nmspinning.load(Ordering::Relaxed) == 0
-            {
-                shared.wakep();
-            }
-        } else if more {
-            // A task alone in an empty `runnext` is the one this M runs
-            // next: no other M is needed for it (tokio's LIFO-slot rule). If
-            // this poll blocks instead, sysmon sees the P's work and hands
-            // the P off.
+        // A task alone in an empty `runnext` is the one this M runs next:
+        // no other M is needed for it (tokio's LIFO-slot rule). If this poll
+        // blocks instead, sysmon sees the P's work and hands the P off.
+        if more {
             self.shared.wakep();
         }
         Ok(())
