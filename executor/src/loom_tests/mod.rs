@@ -12,7 +12,7 @@
 //!   `stop_m`, the reactor hand-over), `wakep`, `startm` (also at the thread
 //!   cap), `handoffp`'s re-check, `wakep`'s `needspinning` against an M
 //!   giving its P back, an idle M's keep-alive expiring while `startm` hands
-//!   it a P, sysmon's deep sleep against `pidleget`, `abort` against the
+//!   it a P, sysmon's deep sleep against `pidleget`, a long-poll report against sysmon's interval sleep, `abort` against the
 //!   first park, and shutdown, with loom threads as Ms and the model reactor
 //!   of `netpoll.rs`: no lost wake-up (a lost one is a deadlock), every task
 //!   run once, every future dropped once, no P or M lost.

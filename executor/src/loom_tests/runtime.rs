@@ -35,6 +35,7 @@ use crate::config::test_config;
 use crate::sched::Shared;
 use crate::spawn as spawner;
 use crate::sync::{lock, thread, Arc, Condvar, Mutex, Ordering};
+use crate::sysmon::state::SysmonState;
 
 /// A runtime of `procs` Ps with at most `max_threads` Ms, no sysmon, and M0
 /// started (as `Builder::build` does).
@@ -211,6 +212,29 @@ fn sysmon_deep_sleep_is_woken_when_a_proc_is_taken() {
             shared.pidleput(&mut shared.lock(), p);
         }
         shared.shutdown(None);
+    });
+}
+
+/// An M reporting a long poll (`SysmonState::report_long_poll`, from
+/// `machine/watch.rs`) while sysmon goes into its interval sleep: sysmon is
+/// woken (loom never times the wait out, so a lost nudge is a deadlock), and
+/// it sees the nudge and the reported poll.
+#[test]
+fn a_long_poll_report_wakes_sysmon_from_its_interval_sleep() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let state = Arc::new(SysmonState::new(1));
+        let sysmon = {
+            let state = state.clone();
+            thread::spawn("sysmon".into(), None, move || {
+                let stopped = state.sleep(std::time::Duration::from_millis(10));
+                assert!(!stopped, "sysmon saw a stop nobody asked for");
+                assert!(state.take_nudge(), "sysmon woke without the nudge");
+                assert_eq!(state.reported(0), Some(5), "the reported poll is lost");
+            })
+            .expect("loom thread")
+        };
+        state.report_long_poll(0, 5);
+        sysmon.join().expect("sysmon panicked");
     });
 }
 
