@@ -29,11 +29,8 @@ RUNTIMES="${RUNTIMES:-gmp tokio go}"; CONFIGS="${CONFIGS:-1t64 2t64 1t1024}"
 OUT="${OUT:-target/echo}"; mkdir -p "$OUT"
 [[ "${STRACE:-0}" == 1 ]] && { command -v strace >/dev/null || apt-get install -y strace; }
 
-bin="$(cargo bench --bench echo --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="echo" and m.get("executable"): print(m["executable"])' | tail -1)"
+. benches/run_common.sh
+bin="$(bench_binary echo)"
 [[ -x "$bin" ]] || { echo "run.sh: could not build the echo bench" >&2; exit 1; }
 if [[ " $RUNTIMES " == *" go "* ]]; then
   command -v go >/dev/null || apt-get install -y golang-go
@@ -44,15 +41,8 @@ port=18100
 
 one_run() { # runtime config round
   local rt="$1" cfg="$2" round="$3" threads conns pin=() exe="$bin" arg="$1" warm="$WARMUP"
-  if [[ "$rt" == *=*:* ]]; then
-    arg="${rt#*=}"; exe="${arg#*:}"; arg="${arg%%:*}"; rt="${rt%%=*}"
-  fi
-  case "$cfg" in
-    1t64) threads=1; conns=64; pin=(taskset -c 0) ;;
-    2t64) threads=2; conns=64 ;;
-    1t1024) threads=1; conns=1024; pin=(taskset -c 0) ;;
-    *) echo "run.sh: unknown config $cfg" >&2; exit 1 ;;
-  esac
+  runtime_entry "$1"
+  config_of "$cfg"
   port=$((port + 1))
   if [[ "$arg" == go ]]; then
     [[ "$exe" == "$bin" ]] && exe="$gobin"
@@ -83,11 +73,5 @@ one_run() { # runtime config round
 }
 
 if [[ "${STRACE:-0}" == 1 ]]; then : >"$OUT/strace.jsonl"; else : >"$OUT/runs.jsonl"; fi
-for cfg in $CONFIGS; do
-  for round in $(seq "$RUNS"); do
-    for rt in $RUNTIMES; do
-      one_run "$rt" "$cfg" "$round"
-    done
-  done
-done
+each_run one_run
 python3 benches/echo/report.py "$OUT"

@@ -28,11 +28,8 @@ RUNTIMES="${RUNTIMES:-gmp tokio smol}"; CONFIGS="${CONFIGS:-1t64 2t64 1t1024}"
 OUT="${OUT:-target/http}"; mkdir -p "$OUT"
 LUA="benches/http/report.lua"
 
-bin="$(cargo bench --bench http --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="http" and m.get("executable"): print(m["executable"])' | tail -1)"
+. benches/run_common.sh
+bin="$(bench_binary http)"
 [[ -x "$bin" ]] || { echo "run.sh: could not build the http bench" >&2; exit 1; }
 hz="$(getconf CLK_TCK)"
 port=18080
@@ -45,15 +42,8 @@ ctx_switches() {
 
 one_run() { # runtime config round
   local rt="$1" cfg="$2" round="$3" threads conns pin=() exe="$bin" arg="$1"
-  if [[ "$rt" == *=*:* ]]; then
-    arg="${rt#*=}"; exe="${arg#*:}"; arg="${arg%%:*}"; rt="${rt%%=*}"
-  fi
-  case "$cfg" in
-    1t64) threads=1; conns=64; pin=(taskset -c 0) ;;
-    2t64) threads=2; conns=64 ;;
-    1t1024) threads=1; conns=1024; pin=(taskset -c 0) ;;
-    *) echo "run.sh: unknown config $cfg" >&2; exit 1 ;;
-  esac
+  runtime_entry "$1"
+  config_of "$cfg"
   port=$((port + 1))
   "${pin[@]}" "$exe" "$arg" "$threads" "$port" >"$OUT/server.log" 2>&1 &
   local pid=$!
@@ -86,11 +76,5 @@ one_run() { # runtime config round
 }
 
 : >"$OUT/runs.jsonl"; [[ "${STRACE:-0}" == 1 ]] && : >"$OUT/strace.jsonl"
-for cfg in $CONFIGS; do
-  for round in $(seq "$RUNS"); do
-    for rt in $RUNTIMES; do
-      one_run "$rt" "$cfg" "$round"
-    done
-  done
-done
+each_run one_run
 python3 benches/http/report.py "$OUT"
