@@ -34,7 +34,7 @@ bin="$(bench_binary echo)"
 [[ -x "$bin" ]] || { echo "run.sh: could not build the echo bench" >&2; exit 1; }
 if [[ " $RUNTIMES " == *" go "* ]]; then
   command -v go >/dev/null || apt-get install -y golang-go
-  gobin="$PWD/$OUT/go-echo"
+  gobin="$(cd "$OUT" && pwd)/go-echo"  # OUT may be absolute
   (cd benches/go/echo && go build -o "$gobin" .)
 fi
 port=18100
