@@ -134,7 +134,10 @@ impl<T: QueueItem> LocalQueue<T> {
     ///
     /// When the ring is full, the oldest half and `task` are handed to `spill`
     /// as one batch (`LOCAL_QUEUE_CAPACITY / 2 + 1` tasks), oldest first.
-    pub(crate) fn push_back(&self, task: T, spill: impl FnOnce(SpillBatch<'_, T>)) {
+    /// Returns whether another M may be needed for the ring's tasks: it
+    /// looked empty before the push (a snapshot: a thief may have emptied it
+    /// since), or it spilled to the GRQ.
+    pub(crate) fn push_back(&self, task: T, spill: impl FnOnce(SpillBatch<'_, T>)) -> bool {
         let ptr = task.into_raw();
         loop {
             let head = self.head.load(Ordering::Acquire);
@@ -143,7 +146,7 @@ impl<T: QueueItem> LocalQueue<T> {
             if tail.wrapping_sub(head) < LOCAL_QUEUE_CAPACITY as u32 {
                 self.slot(tail).store(ptr.as_ptr(), Ordering::Relaxed);
                 self.tail.store(tail.wrapping_add(1), Ordering::Release);
-                return;
+                return tail == head;
             }
             // Full: claim the oldest half for the global queue.
             let half = (LOCAL_QUEUE_CAPACITY / 2) as u32;
@@ -164,7 +167,7 @@ impl<T: QueueItem> LocalQueue<T> {
                     last: Some(ptr),
                     _items: PhantomData,
                 });
-                return;
+                return true;
             }
             // A thief took some; there is room now.
         }

@@ -146,14 +146,13 @@ impl Shared {
     /// Pushes `task` to P `p`'s queue, spilling to the GRQ if full.
     /// The caller owns `p` (or holds it in the `Pushing` state). Returns
     /// whether the push left more than one task for this P to run next (so
-    /// another M may be needed): a yielder, or a `runnext` that displaced
-    /// one to the LRQ.
+    /// another M may be needed): a yielder in a ring that was empty, or a
+    /// `runnext` that displaced one to the LRQ.
     pub(crate) fn push_local(&self, p: usize, task: Task, yielded: bool) -> bool {
         let proc = &self.procs[p];
         let spill = |batch: SpillBatch<'_, Task>| self.spill(p, batch);
         if yielded {
-            proc.yielded.push_back(task, spill);
-            true
+            proc.yielded.push_back(task, spill)
         } else {
             proc.queue.push_runnext(task, spill)
         }

@@ -162,6 +162,23 @@ fn a_local_wake_from_a_poll_is_run() {
     });
 }
 
+/// A task that yields: its wake waits in `Worker::yielder` until the poll is
+/// over, and the owner then pushes it to the yielded ring (no `begin_push`)
+/// and calls `wakep`, racing the M's own way back into its loop. The task
+/// is polled again and completes.
+#[test]
+fn a_yield_deferred_to_the_end_of_its_poll_is_run() {
+    check_with(SMALL_PREEMPTIONS, Some(LONG_EXECUTION_BRANCHES), || {
+        let shared = runtime(1, 2);
+        let yielder = spawn(&shared, async {
+            crate::yield_now().await;
+            3
+        });
+        assert_eq!(block_on(yielder).ok(), Some(3), "the yielder was lost");
+        shared.shutdown(None);
+    });
+}
+
 /// `handoffp` of a P with no work while a producer pushes to the GRQ: the
 /// producer saw no idle P (so woke nobody) or the re-check after `pidleput`
 /// sees its task; either way the task runs.

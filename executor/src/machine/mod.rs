@@ -96,6 +96,9 @@ pub(crate) struct Worker {
     pub(crate) injecting: Cell<bool>,
     /// See `injecting`.
     pub(crate) batch: RefCell<Vec<Task>>,
+    /// The task being polled, if it woke itself (a yield): pushed to the P's
+    /// yielded ring once the poll is over (`wake.rs`).
+    pub(crate) yielder: Cell<Option<Task>>,
     /// State of the per-M random generator (victim order for stealing).
     pub(crate) rng: Cell<u64>,
     /// The tick at which this M last polled the reactor for fairness.
@@ -115,6 +118,7 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         spinning: Cell::new(spinning),
         injecting: Cell::new(false),
         batch: RefCell::new(Vec::new()),
+        yielder: Cell::new(None),
         rng: Cell::new(seed),
         last_fair_tick: Cell::new(u64::MAX),
         watch: Cell::new(watch::Watch::new(0)),
@@ -211,7 +215,11 @@ impl Worker {
         }
         self.m.polling.store(false, Ordering::Relaxed);
         self.in_poll.set(None);
+        let yielder = self.yielder.take();
         if self.p.get() == Some(p) && proc.state.exit_poll(seq) {
+            if let Some(task) = yielder {
+                self.push_yielder(p, task);
+            }
             return;
         }
         // The P was taken while we were inside the poll (sysmon's handoff,
@@ -220,6 +228,9 @@ impl Worker {
         let idle = shared.pidleget(&mut shared.lock());
         if let Some(p) = idle {
             self.acquirep(p);
+        }
+        if let Some(task) = yielder {
+            shared.schedule_remote(task);
         }
     }
 }

@@ -8,7 +8,10 @@
 //!
 //! Inside a poll, sysmon may be taking the P at the same moment, so the push
 //! is bracketed by `ProcState::begin_push` / `end_push` (see `proc.rs`): the
-//! LRQ never has two producers.
+//! LRQ never has two producers. The one wake that needs no bracket is the
+//! polled task's own (a yield): it waits in `Worker::yielder` until the poll
+//! is over and is pushed by the P's owner, or sent to the GRQ if the P was
+//! taken meanwhile.
 
 use std::cell::Cell;
 use std::ptr;
@@ -85,6 +88,10 @@ impl Worker {
             return Err(task);
         };
         self.shared.trace.wake(Some(p), task.metadata().id());
+        let task = match self.defer_yielder(task, yielded) {
+            Ok(()) => return Ok(()),
+            Err(task) => task,
+        };
         let more = match self.in_poll.get() {
             Some(seq) => {
                 // Inside a poll, sysmon may be taking the P right now: claim
@@ -106,6 +113,38 @@ impl Worker {
             self.shared.wakep();
         }
         Ok(())
+    }
+
+    /// Keeps the task being polled, which woke itself, in `yielder` until
+    /// its poll is over (`push_yielder`), so that the push needs no CAS
+    /// against sysmon. Gives the task back if it is not that case.
+    fn defer_yielder(&self, task: Task, yielded: bool) -> Result<(), Task> {
+        if !yielded || self.in_poll.get().is_none() {
+            return Err(task);
+        }
+        // Only the task being polled is woken "while running", so the cell
+        // is empty; a poll nested in this one (a task of another runtime
+        // run by hand) must not overwrite it.
+        match self.yielder.take() {
+            None => {
+                self.yielder.set(Some(task));
+                Ok(())
+            }
+            Some(earlier) => {
+                self.yielder.set(Some(earlier));
+                Err(task)
+            }
+        }
+    }
+
+    /// Puts the yielder kept by `defer_yielder` in the yielded ring of P
+    /// `p`, which this M owns again now that the poll is over. Another M is
+    /// woken only when the ring was empty: a ring with tasks in it already
+    /// had its `wakep`, and its owner runs every task in it in any case.
+    pub(super) fn push_yielder(&self, p: usize, task: Task) {
+        if self.shared.push_local(p, task, true) {
+            self.shared.wakep();
+        }
     }
 
     /// A pseudo-random number (xorshift64*), for the stealing order.
