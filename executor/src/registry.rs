@@ -16,6 +16,9 @@ use crate::sync::{lock, Mutex};
 /// Bits of a key that name the shard.
 const SHARD_BITS: u32 = 4;
 const SHARDS: usize = 1 << SHARD_BITS;
+/// Entries per shard: keys stay below `u32::MAX - 1`, so that a task's
+/// metadata can hold its key plus one in 32 bits next to a "done" value.
+const MAX_ENTRIES: usize = (1 << (32 - SHARD_BITS)) - 2;
 
 pub(crate) struct Registry {
     /// The shards; a key's low `SHARD_BITS` bits pick one.
@@ -61,8 +64,8 @@ impl Registry {
             }
             None => {
                 assert!(
-                    slab.entries.len() < u32::MAX as usize,
-                    "gmp: more than 2^32 parked tasks in one registry shard"
+                    slab.entries.len() < MAX_ENTRIES,
+                    "gmp: more than 2^28 - 2 parked tasks in one registry shard"
                 );
                 slab.entries.push(Some(waker.clone()));
                 slab.entries.len() - 1

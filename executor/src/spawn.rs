@@ -70,9 +70,9 @@ where
 
 /// The schedule function of every runtime task.
 fn schedule(task: Task, info: ScheduleInfo) {
-    let runtime = Arc::as_ptr(&task.metadata().shared);
+    let runtime = task.metadata().shared_ptr();
     if let Err(task) = context::schedule_local(runtime, task, info.woken_while_running) {
-        let shared = task.metadata().shared.clone();
+        let shared = task.metadata().shared_arc();
         shared.schedule_remote(task);
     }
 }

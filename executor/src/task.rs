@@ -45,7 +45,7 @@ use std::any::Any;
 use crate::alive::AliveTasks;
 use crate::queue::QueueItem;
 use crate::registry::Registry;
-use crate::sync::{fence, Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{fence, Arc, AtomicU32, Ordering};
 use crate::task_id;
 pub use crate::task_id::{id, try_id, Id};
 use crate::trace::Recorder;
@@ -82,48 +82,114 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn is_closing(&self) -> bool;
 }
 
-/// Bit of `TaskMeta::id_flags`: the task has been asked to stop by `abort`.
-const ABORTED: u64 = 1 << 63;
-/// The bits of `TaskMeta::id_flags` that hold the id.
-const ID_MASK: u64 = ABORTED - 1;
+/// Bit of `TaskMeta::id_high`: the task has been asked to stop by `abort`.
+const ABORTED: u32 = 1 << 31;
+/// The bits of `TaskMeta::id_high` that hold the id's high half.
+const ID_HIGH_MASK: u32 = ABORTED - 1;
 /// `TaskMeta::parked_key` once the task's future has been dropped (it
 /// completed, panicked or was cancelled): a plain store, no locked
 /// instruction, at the end of every task.
-const DONE_KEY: usize = usize::MAX;
+const DONE_KEY: u32 = u32::MAX;
 
 /// Per-task data stored inside the task allocation, next to the future.
+///
+/// 20 bytes aligned to 4, not 24 aligned to 8: async-task's header is its
+/// own 32 bytes, this, and a `bool`, so at 20 the header is 56 bytes rather
+/// than 64, and with the wrapper a parked task of a small future fits the
+/// 112-byte size class of glibc and mimalloc instead of the 128-byte one.
 pub(crate) struct TaskMeta<S> {
-    /// The runtime the task belongs to: wakes are scheduled there.
-    pub(crate) shared: Arc<S>,
-    /// The task's [`Id`] in the low 63 bits, and the `ABORTED` bit. The id is
-    /// written at creation; `abort` sets `ABORTED`; the wrapper reads it
-    /// before every poll. One word, so ids cost a parked task no memory.
-    id_flags: AtomicU64,
-    /// Key of the task's waker in `shared.registry` plus one; 0 while the task
-    /// has not parked yet; `DONE_KEY` once its future is gone. Written by the
-    /// wrapper, read by `abort` and `AbortHandle::is_finished`.
-    parked_key: AtomicUsize,
+    /// The runtime the task belongs to (an `Arc` turned into its raw
+    /// pointer, which this metadata owns): wakes are scheduled there.
+    shared: Unaligned<S>,
+    /// The low half of the task's [`Id`]; written at creation.
+    id_low: u32,
+    /// The high 31 bits of the id, and the `ABORTED` bit. The id is written
+    /// at creation; `abort` sets `ABORTED`; the wrapper reads it before every
+    /// poll. Ids cost a parked task no more memory than the flag.
+    id_high: AtomicU32,
+    /// Key of the task's waker in the runtime's registry plus one; 0 while
+    /// the task has not parked yet; `DONE_KEY` once its future is gone.
+    /// Written by the wrapper, read by `abort` and `AbortHandle::is_finished`.
+    parked_key: AtomicU32,
+}
+
+/// A raw `Arc<S>` pointer stored with 4-byte alignment, so that the
+/// metadata holding it is aligned to 4 (see `TaskMeta`). Read by value: a
+/// packed field that is `Copy` may be, and the read keeps the pointer's
+/// provenance.
+#[repr(C, packed(4))]
+struct Unaligned<S>(*const S);
+
+impl<S> Clone for Unaligned<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Unaligned<S> {}
+
+// SAFETY: the metadata only gives out `&S` (and clones of the `Arc`), as an
+// `Arc<S>` would; `S: Owner` is `Send + Sync`.
+unsafe impl<S: Owner> Send for TaskMeta<S> {}
+// SAFETY: as above; the other fields are atomics or written only at creation.
+unsafe impl<S: Owner> Sync for TaskMeta<S> {}
+
+impl<S> Drop for TaskMeta<S> {
+    fn drop(&mut self) {
+        // SAFETY: `shared` came from `Arc::into_raw` in `new`, and this is
+        // the one place that gives that reference back.
+        drop(unsafe { Arc::from_raw(self.shared.0) });
+    }
 }
 
 impl<S: Owner> TaskMeta<S> {
     pub(crate) fn new(shared: Arc<S>) -> Self {
         let id = Id::next().as_u64();
-        assert!(id <= ID_MASK, "gmp: task ids exhausted");
+        assert!(
+            id >> 32 <= u64::from(ID_HIGH_MASK),
+            "gmp: task ids exhausted"
+        );
         TaskMeta {
-            shared,
-            id_flags: AtomicU64::new(id),
-            parked_key: AtomicUsize::new(0),
+            shared: Unaligned(Arc::into_raw(shared)),
+            id_low: id as u32,
+            id_high: AtomicU32::new((id >> 32) as u32),
+            parked_key: AtomicU32::new(0),
+        }
+    }
+
+    /// The runtime the task belongs to.
+    pub(crate) fn shared(&self) -> &S {
+        // SAFETY: the metadata owns a strong reference (see `Drop`), so the
+        // runtime outlives this borrow of the metadata.
+        unsafe { &*self.shared.0 }
+    }
+
+    /// The runtime's address (`Arc::as_ptr`), to compare runtimes.
+    pub(crate) fn shared_ptr(&self) -> *const S {
+        self.shared.0
+    }
+
+    /// A new reference to the runtime.
+    pub(crate) fn shared_arc(&self) -> Arc<S> {
+        let ptr = self.shared.0;
+        // SAFETY: `ptr` came from `Arc::into_raw` and the metadata still owns
+        // that reference, so the count is at least one; the increment is the
+        // reference `from_raw` takes over.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
         }
     }
 
     /// The task's id.
     pub(crate) fn id(&self) -> Id {
-        let raw = self.id_flags.load(Ordering::Relaxed) & ID_MASK;
+        let high = self.id_high.load(Ordering::Relaxed) & ID_HIGH_MASK;
+        let raw = u64::from(high) << 32 | u64::from(self.id_low);
         Id::from_raw(raw).expect("a task's id is never 0")
     }
 
     fn is_aborted(&self) -> bool {
-        self.id_flags.load(Ordering::Acquire) & ABORTED != 0
+        self.id_high.load(Ordering::Acquire) & ABORTED != 0
     }
 
     /// The key of the task's waker in the registry, once it has parked and
@@ -132,7 +198,7 @@ impl<S: Owner> TaskMeta<S> {
     fn registry_key(&self) -> Option<usize> {
         match self.parked_key.load(Ordering::Relaxed) {
             0 | DONE_KEY => None,
-            key => Some(key - 1),
+            key => Some(key as usize - 1),
         }
     }
 
@@ -149,14 +215,14 @@ impl<S: Owner> TaskMeta<S> {
     /// the key; with SeqCst on both sides at least one of us sees the other,
     /// so a task parking right now is still woken.
     pub(crate) fn abort(&self) {
-        self.id_flags.fetch_or(ABORTED, Ordering::SeqCst);
+        self.id_high.fetch_or(ABORTED, Ordering::SeqCst);
         // Store-load on both sides of the pair: the fences make the order
         // hold (loom checks it with fences; SeqCst accesses alone it models
         // more weakly than the hardware does).
         fence(Ordering::SeqCst);
         let key = self.parked_key.load(Ordering::SeqCst);
         if key != 0 && key != DONE_KEY {
-            self.shared.registry().wake(key - 1);
+            self.shared().registry().wake(key as usize - 1);
         }
     }
 }
@@ -217,43 +283,30 @@ fn drop_caught<T>(value: T) -> std::thread::Result<()> {
     catch_unwind(AssertUnwindSafe(|| drop(value)))
 }
 
-/// Drops the future in `slot`, catching a panic of its destructor (which
-/// async-task would turn into an abort).
-fn drop_future<F>(slot: Pin<&mut Option<F>>) -> std::thread::Result<()> {
-    // If the destructor unwinds, the assignment still stores `None`.
-    catch_unwind(AssertUnwindSafe(move || {
-        let mut slot = slot;
-        slot.set(None);
-    }))
-}
-
 pin_project_lite::pin_project! {
     /// The user's future as the task runs it: catches panics (of its poll and
     /// of its destructor), honours `abort`, sets the current task id, and
     /// registers the task as parked on its first `Pending`.
     pub(crate) struct TaskFuture<'a, F, S: Owner> {
-        // The user's future; `None` once it has been dropped (right after it
-        // completed, or when the task was aborted), always by the wrapper
-        // inside a `catch_unwind`.
+        // The user's future, until `finish` drops it in place (right after
+        // it completed, when the task was aborted, or in the wrapper's own
+        // destructor), always inside a `catch_unwind`. Whether it is still
+        // there is `meta.is_done()`: no `Option` tag, so a parked task's
+        // allocation is one word smaller (and one allocator size class
+        // lower with mimalloc).
         #[pin]
-        future: Option<F>,
+        future: ManuallyDrop<F>,
         // The task's metadata, inside the same allocation. Its `parked_key`
-        // says whether the waker is in the registry (no flag here: a parked
-        // task pays for every byte).
+        // says whether the waker is in the registry and whether `future` has
+        // been dropped (no flag here: a parked task pays for every byte).
         meta: &'a TaskMeta<S>,
     }
 
     impl<F, S: Owner> PinnedDrop for TaskFuture<'_, F, S> {
         fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if let Some(key) = this.meta.registry_key() {
-                this.meta.shared.registry().remove(key);
-            }
             // A future dropped without finishing (shutdown, a dropped
             // runnable): its destructor may panic too.
-            forget_payload(drop_future(this.future));
-            this.meta.parked_key.store(DONE_KEY, Ordering::Release);
-            this.meta.shared.alive().ended();
+            forget_payload(this.finish());
         }
     }
 }
@@ -263,7 +316,7 @@ impl<F: Future, S: Owner> Future for TaskFuture<'_, F, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.meta.id();
-        let poll = match self.meta.shared.clock() {
+        let poll = match self.meta.shared().clock() {
             // The runtime's test clock is current while its tasks run.
             Some(clock) => {
                 let clock = clock.clone();
@@ -277,31 +330,66 @@ impl<F: Future, S: Owner> Future for TaskFuture<'_, F, S> {
     }
 }
 
+impl<F, S: Owner> TaskFuture<'_, F, S> {
+    /// Drops the user's future, once: takes the task's waker out of the
+    /// registry, drops the future in place, catching a panic of its
+    /// destructor (which async-task would turn into an abort), marks the
+    /// task done and counts it ended. Does nothing if it already ran.
+    fn finish(self: Pin<&mut Self>) -> std::thread::Result<()> {
+        let this = self.project();
+        let meta = *this.meta;
+        if meta.is_done() {
+            return Ok(());
+        }
+        if let Some(key) = meta.registry_key() {
+            meta.shared().registry().remove(key);
+        }
+        // The future is dropped in place (pinned data may be dropped, not
+        // moved), and only here: `DONE_KEY` is stored right after, even if
+        // the destructor unwinds, and no poll or `finish` touches the future
+        // once it is stored. Only the wrapper writes it.
+        // SAFETY: the future is not moved out of its pinned place (above).
+        let future = unsafe { this.future.get_unchecked_mut() };
+        // SAFETY: the future is still there and is never used again (above).
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }));
+        meta.parked_key.store(DONE_KEY, Ordering::Release);
+        meta.shared().alive().ended();
+        result
+    }
+}
+
 impl<F: Future, S: Owner> TaskFuture<'_, F, S> {
     /// One poll of the user's future, with the current task id set.
     fn poll_inner(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<F::Output, JoinErrorRepr>> {
-        let mut this = self.project();
-        let meta = *this.meta;
+        let meta = self.meta;
+        if meta.is_done() {
+            return Poll::Ready(Err(JoinErrorRepr::Cancelled));
+        }
         if meta.is_aborted() {
-            return Poll::Ready(match drop_future(this.future.as_mut()) {
+            return Poll::Ready(match self.finish() {
                 Ok(()) => Err(JoinErrorRepr::Cancelled),
                 Err(panic) => Err(JoinErrorRepr::Panic(panic)),
             });
         }
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
-            return Poll::Ready(Err(JoinErrorRepr::Cancelled));
+        // SAFETY: the future is still there (not done), and it stays pinned:
+        // this is a projection of the pinned wrapper.
+        let future = unsafe {
+            self.as_mut()
+                .project()
+                .future
+                .map_unchecked_mut(|f| &mut **f)
         };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(value)) => {
-                if meta.shared.trace().is_enabled() {
+                if meta.shared().trace().is_enabled() {
                     crate::trace::mark_done();
                 }
                 // Drop the future here, where its destructor's panic is
                 // caught: the task has not finished until it is gone.
-                match drop_future(this.future) {
+                match self.finish() {
                     Ok(()) => Poll::Ready(Ok(value)),
                     Err(panic) => {
                         forget_payload(drop_caught(value));
@@ -311,35 +399,43 @@ impl<F: Future, S: Owner> TaskFuture<'_, F, S> {
             }
             Ok(Poll::Pending) => {
                 if meta.registry_key().is_none() {
-                    let key = meta
-                        .shared
-                        .registry()
-                        .insert(cx.waker(), meta as *const TaskMeta<S> as usize);
-                    meta.parked_key.store(key + 1, Ordering::SeqCst);
-                    fence(Ordering::SeqCst);
-                    if meta.id_flags.load(Ordering::SeqCst) & ABORTED != 0 {
-                        // `abort` ran before it could see our key.
-                        cx.waker().wake_by_ref();
-                    } else if meta.shared.is_closing() {
-                        // Shutdown gave up waiting for this poll and may have
-                        // emptied the registry before we registered: nobody
-                        // else would wake us, so wake ourselves, and the
-                        // schedule function drops the task. If `closing`
-                        // reads false, shutdown's `take_all` takes the shard
-                        // lock after our insert and finds us. A later park
-                        // needs no check: `take_all` woke the task then (a
-                        // wake while it runs reschedules it after the poll).
-                        cx.waker().wake_by_ref();
-                    }
+                    meta.park(cx);
                 }
                 Poll::Pending
             }
             Err(panic) => {
                 // The future's destructor runs now; a second panic there is
                 // dropped, the first one is reported.
-                forget_payload(drop_future(this.future));
+                forget_payload(self.finish());
                 Poll::Ready(Err(JoinErrorRepr::Panic(panic)))
             }
+        }
+    }
+}
+
+impl<S: Owner> TaskMeta<S> {
+    /// Puts the task's waker in the registry, the first time its future
+    /// returns `Pending`.
+    fn park(&self, cx: &Context<'_>) {
+        let key = self
+            .shared()
+            .registry()
+            .insert(cx.waker(), self as *const TaskMeta<S> as usize);
+        // The registry keeps its keys below `DONE_KEY - 1`.
+        self.parked_key.store(key as u32 + 1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.id_high.load(Ordering::SeqCst) & ABORTED != 0 {
+            // `abort` ran before it could see our key.
+            cx.waker().wake_by_ref();
+        } else if self.shared().is_closing() {
+            // Shutdown gave up waiting for this poll and may have emptied
+            // the registry before we registered: nobody else would wake us,
+            // so wake ourselves, and the schedule function drops the task.
+            // If `closing` reads false, shutdown's `take_all` takes the shard
+            // lock after our insert and finds us. A later park needs no
+            // check: `take_all` woke the task then (a wake while it runs
+            // reschedules it after the poll).
+            cx.waker().wake_by_ref();
         }
     }
 }
@@ -372,7 +468,7 @@ where
     // future exists, so the wrapper may borrow it.
     fn wrap<'a, F, S: Owner>(future: F) -> impl FnOnce(&'a TaskMeta<S>) -> TaskFuture<'a, F, S> {
         move |meta| TaskFuture {
-            future: Some(future),
+            future: ManuallyDrop::new(future),
             meta,
         }
     }

@@ -107,6 +107,68 @@ fn abort_of_a_parked_task_drops_its_future_and_cancels() {
     }
 }
 
+/// Counts its drops; panics in its destructor if `panics` is set.
+struct DropProbe {
+    drops: Arc<AtomicUsize>,
+    panics: bool,
+}
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("destructor panic");
+        }
+    }
+}
+
+#[test]
+fn a_future_panicking_in_its_destructor_after_ready_is_dropped_once_and_reported() {
+    let shared = shared();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let probe = DropProbe {
+        drops: drops.clone(),
+        panics: true,
+    };
+    let (runnable, mut handle) = spawn::create(&shared, async move {
+        let _probe = probe;
+        5
+    });
+    runnable.run();
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "future not dropped once");
+    match poll(&mut handle) {
+        Poll::Ready(Err(err)) => assert!(err.is_panic(), "not a panic: {err:?}"),
+        other => panic!("expected the panic, got {:?}", other.map(|r| r.is_ok())),
+    }
+    assert!(handle.is_finished());
+    drop(handle);
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "future dropped twice");
+}
+
+#[test]
+fn a_task_dropped_before_its_first_poll_drops_its_future_once() {
+    let shared = shared();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let probe = DropProbe {
+        drops: drops.clone(),
+        panics: false,
+    };
+    let (runnable, mut handle) = spawn::create(&shared, async move {
+        let _probe = probe;
+    });
+    drop(runnable);
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "future not dropped once");
+    match poll(&mut handle) {
+        Poll::Ready(Err(err)) => assert!(err.is_cancelled(), "not cancelled: {err:?}"),
+        _ => panic!("a dropped task did not end"),
+    }
+    assert_eq!(
+        shared.alive.alive(),
+        0,
+        "the dropped task still counts as alive"
+    );
+}
+
 #[test]
 fn a_detached_task_frees_its_output() {
     let shared = shared();

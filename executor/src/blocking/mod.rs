@@ -29,7 +29,7 @@ use crate::sync::Arc;
 /// The schedule function of blocking tasks: to the pool, starting a pool
 /// thread if none is idle.
 fn schedule_blocking(task: Task, _info: ScheduleInfo) {
-    let shared = task.metadata().shared.clone();
+    let shared = task.metadata().shared_arc();
     let max = shared.config.max_blocking_threads;
     shared.blocking.push(task, max, || start_thread(&shared));
 }
