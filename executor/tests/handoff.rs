@@ -181,3 +181,62 @@ fn max_threads_caps_the_ms_without_crashing() {
     );
     assert!(rt.metrics().threads() <= 2);
 }
+
+/// A task that yields right after `block_in_place` gave its P away: the
+/// wake finds no P and goes to the GRQ, and the task runs again, every time.
+#[test]
+fn a_yield_after_block_in_place_runs_again() {
+    let rt = Runtime::builder().max_procs(2).build().unwrap();
+    let rounds = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let rounds = rounds.clone();
+                spawn(async move {
+                    for _ in 0..500 {
+                        block_in_place(|| {});
+                        gmp_executor::yield_now().await;
+                        rounds.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(rounds.load(Ordering::Relaxed), 4 * 500);
+    let handoffs: u64 = (0..2).map(|p| rt.metrics().proc(p).handoffs()).sum();
+    assert!(
+        handoffs >= 4 * 500,
+        "block_in_place handed off only {handoffs} times"
+    );
+}
+
+/// A task whose polls block its M and then yield, next to a task that keeps
+/// the P's queue busy: sysmon takes the P during the blocking poll, so the
+/// yield (kept until the poll is over) finds the P gone at `exit_poll` and
+/// goes to the GRQ. Both tasks finish.
+#[test]
+fn a_yield_from_a_poll_that_lost_its_proc_runs_again() {
+    let rt = one_proc();
+    rt.block_on(async {
+        let stop = Arc::new(AtomicUsize::new(0));
+        let stop2 = stop.clone();
+        let busy = spawn(async move {
+            while stop2.load(Ordering::Relaxed) == 0 {
+                gmp_executor::yield_now().await;
+            }
+        });
+        let blocker = spawn(async move {
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(20));
+                gmp_executor::yield_now().await;
+            }
+            stop.store(1, Ordering::Relaxed);
+        });
+        blocker.await.unwrap();
+        busy.await.unwrap();
+    });
+    assert!(rt.metrics().proc(0).handoffs() >= 1, "no poll lost its P");
+}

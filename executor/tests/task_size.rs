@@ -1,4 +1,4 @@
-//! A parked task costs gmp under 128 bytes on top of its future.
+//! A parked task costs gmp at most 96 bytes on top of its future.
 //!
 //! A counting global allocator records the sizes of the allocations made
 //! while 10,000 tasks are spawned and parked: the size allocated once per
@@ -41,7 +41,7 @@ static ALLOC: Counting = Counting;
 const REGISTRY_ENTRY: usize = 16;
 
 #[test]
-fn a_parked_task_costs_under_128_bytes_plus_its_future() {
+fn a_parked_task_costs_at_most_96_bytes_plus_its_future() {
     const TASKS: usize = 10_000;
     let rt = gmp_executor::Runtime::builder()
         .max_procs(1)
@@ -65,8 +65,9 @@ fn a_parked_task_costs_under_128_bytes_plus_its_future() {
         "a parked task: a {task_size}-byte allocation holding a {future_size}-byte future, \
          plus a {REGISTRY_ENTRY}-byte registry entry: {overhead} bytes of gmp"
     );
+    // 95 on x86-64 since the metadata is 20 bytes aligned to 4 (103 before).
     assert!(
-        overhead < 128,
+        overhead <= 96,
         "a parked task costs gmp {overhead} bytes besides its {future_size}-byte future"
     );
     drop(rt);
