@@ -258,19 +258,21 @@ impl<T: QueueItem> LocalQueue<T> {
                 for _ in 0..64 {
                     spin_loop();
                 }
-                if self
-                    .runnext
-                    .compare_exchange(
-                        next,
-                        std::ptr::null_mut(),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    )
-                    .is_err()
-                {
+                // Keep the pointer the CAS read, not `next`: between our load
+                // and the CAS the task may have left runnext, run, been freed,
+                // and a new task been put there at the same address. The CAS
+                // then succeeds (same address) and the task is rightly ours,
+                // but only the value it read carries that task's provenance
+                // (Miri reported the use of `next` as a use after free).
+                let Ok(taken) = self.runnext.compare_exchange(
+                    next,
+                    std::ptr::null_mut(),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) else {
                     continue;
-                }
-                dst.slot(dst_tail).store(next, Ordering::Relaxed);
+                };
+                dst.slot(dst_tail).store(taken, Ordering::Relaxed);
                 return 1;
             }
             if n > (LOCAL_QUEUE_CAPACITY / 2) as u32 {
