@@ -10,8 +10,11 @@
 //! `wrk` and reads the server's CPU time from `/proc/<pid>/stat`.
 //!
 //! - **gmp**: `Runtime::builder().max_procs(threads)`, `gmp::net` sockets
-//!   through [`FuturesIo`], a futures-io → `hyper::rt` adapter kept here (the
-//!   project's own hyper support comes with the interop work).
+//!   served as they are: with the `hyper` feature they implement
+//!   `hyper::rt::Read` (straight into hyper's uninitialized buffer) and
+//!   `hyper::rt::Write` (vectored). `gmp-adapter` serves the same sockets
+//!   through [`FuturesIo`] instead, the futures-io adapter the bench used
+//!   before that support existed, to measure what the adapter cost.
 //! - **tokio**: multi-thread runtime with `worker_threads(threads)`,
 //!   `hyper_util::rt::TokioIo`.
 //! - **smol**: `async-executor` run by `threads` threads, `async-io`
@@ -119,6 +122,28 @@ where
 
 /// Serves on gmp until the process ends; `bound` gets the address.
 fn gmp_server(threads: usize, addr: SocketAddr, bound: mpsc::Sender<SocketAddr>) -> io::Result<()> {
+    gmp_serve(threads, addr, bound, |stream| gmp::spawn(serve(stream)))
+}
+
+/// [`gmp_server`] with the sockets behind [`FuturesIo`].
+fn gmp_adapter_server(
+    threads: usize,
+    addr: SocketAddr,
+    bound: mpsc::Sender<SocketAddr>,
+) -> io::Result<()> {
+    gmp_serve(threads, addr, bound, |stream| {
+        gmp::spawn(serve(FuturesIo::new(stream)))
+    })
+}
+
+/// Accepts on gmp until the process ends, handing each connection to
+/// `spawn`; `bound` gets the address.
+fn gmp_serve<T>(
+    threads: usize,
+    addr: SocketAddr,
+    bound: mpsc::Sender<SocketAddr>,
+    spawn: impl Fn(gmp::net::TcpStream) -> gmp::JoinHandle<T>,
+) -> io::Result<()> {
     let rt = gmp::Runtime::builder()
         .max_procs(threads)
         .build()
@@ -129,7 +154,7 @@ fn gmp_server(threads: usize, addr: SocketAddr, bound: mpsc::Sender<SocketAddr>)
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
-            gmp::spawn(serve(FuturesIo::new(stream)));
+            drop(spawn(stream));
         }
     })
 }
@@ -184,6 +209,7 @@ type Server = fn(usize, SocketAddr, mpsc::Sender<SocketAddr>) -> io::Result<()>;
 fn server_of(runtime: &str) -> Option<Server> {
     match runtime {
         "gmp" => Some(gmp_server),
+        "gmp-adapter" => Some(gmp_adapter_server),
         "tokio" => Some(tokio_server),
         "smol" => Some(smol_server),
         _ => None,
@@ -242,7 +268,7 @@ fn main() -> io::Result<()> {
     let local = SocketAddr::from(([127, 0, 0, 1], 0));
     match args.as_slice() {
         [] => {
-            for runtime in ["gmp", "tokio", "smol"] {
+            for runtime in ["gmp", "gmp-adapter", "tokio", "smol"] {
                 let addr = start(runtime, 2, local)?;
                 check(runtime, addr, 3)?;
                 println!("http self-check: {runtime} served 3 keep-alive requests");
@@ -258,11 +284,12 @@ fn main() -> io::Result<()> {
             })?;
             let runtime: &'static str = match runtime.as_str() {
                 "gmp" => "gmp",
+                "gmp-adapter" => "gmp-adapter",
                 "tokio" => "tokio",
                 "smol" => "smol",
                 other => {
                     return Err(io::Error::other(format!(
-                        "runtime must be gmp, tokio or smol, got {other:?}"
+                        "runtime must be gmp, gmp-adapter, tokio or smol, got {other:?}"
                     )))
                 }
             };
@@ -271,7 +298,7 @@ fn main() -> io::Result<()> {
             block_forever()
         }
         _ => Err(io::Error::other(
-            "usage: http [<gmp|tokio|smol> <threads> <port>] (no arguments: self-check)",
+            "usage: http [<gmp|gmp-adapter|tokio|smol> <threads> <port>] (no arguments: self-check)",
         )),
     }
 }
