@@ -82,17 +82,10 @@ fn a_panicking_poll_completes_the_task_with_the_panic() {
 
 #[test]
 fn abort_of_a_parked_task_drops_its_future_and_cancels() {
-    struct Dropped(Arc<AtomicUsize>);
-    impl Drop for Dropped {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     let shared = shared();
-    let drops = Arc::new(AtomicUsize::new(0));
-    let guard = Dropped(drops.clone());
+    let (drops, probe) = drop_probe(false);
     let (runnable, mut handle) = spawn::create(&shared, async move {
-        let _guard = guard;
+        let _probe = probe;
         std::future::pending::<()>().await
     });
     runnable.run(); // parks: the waker goes to the registry
@@ -122,14 +115,20 @@ impl Drop for DropProbe {
     }
 }
 
-#[test]
-fn a_future_panicking_in_its_destructor_after_ready_is_dropped_once_and_reported() {
-    let shared = shared();
+/// A probe and the count of its drops.
+fn drop_probe(panics: bool) -> (Arc<AtomicUsize>, DropProbe) {
     let drops = Arc::new(AtomicUsize::new(0));
     let probe = DropProbe {
         drops: drops.clone(),
-        panics: true,
+        panics,
     };
+    (drops, probe)
+}
+
+#[test]
+fn a_future_panicking_in_its_destructor_after_ready_is_dropped_once_and_reported() {
+    let shared = shared();
+    let (drops, probe) = drop_probe(true);
     let (runnable, mut handle) = spawn::create(&shared, async move {
         let _probe = probe;
         5
@@ -148,11 +147,7 @@ fn a_future_panicking_in_its_destructor_after_ready_is_dropped_once_and_reported
 #[test]
 fn a_task_dropped_before_its_first_poll_drops_its_future_once() {
     let shared = shared();
-    let drops = Arc::new(AtomicUsize::new(0));
-    let probe = DropProbe {
-        drops: drops.clone(),
-        panics: false,
-    };
+    let (drops, probe) = drop_probe(false);
     let (runnable, mut handle) = spawn::create(&shared, async move {
         let _probe = probe;
     });

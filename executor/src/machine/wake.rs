@@ -17,8 +17,7 @@ use std::cell::Cell;
 use std::ptr;
 
 use super::Worker;
-use crate::sched::Shared;
-use crate::sched::Task;
+use crate::sched::{Shared, Task};
 use crate::sync::Arc;
 
 #[cfg(not(gmp_loom))]
