@@ -103,7 +103,7 @@ pub(crate) fn wait_timeout<'a, T>(
 
 /// Makes the next [`wait_timeout`] of this loom execution time out at once
 /// (a model's stand-in for a keep-alive or retry timer firing).
-#[cfg(gmp_loom)]
+#[cfg(all(gmp_loom, test))]
 pub(crate) fn expire_next_timed_wait() {
     model_timeout::arm();
 }
@@ -122,6 +122,7 @@ mod model_timeout {
         static ref ARMED: AtomicBool = AtomicBool::new(false);
     }
 
+    #[cfg(test)]
     pub(super) fn arm() {
         ARMED.store(true, Ordering::SeqCst);
     }

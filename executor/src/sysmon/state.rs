@@ -124,10 +124,7 @@ impl SysmonState {
         if self.nudged.load(Ordering::Acquire) {
             return false;
         }
-        let (stop, _) = match self.cv.wait_timeout(stop, delay) {
-            Ok(r) => r,
-            Err(p) => p.into_inner(),
-        };
+        let (stop, _) = crate::sync::wait_timeout(&self.cv, &self.stop, stop, delay);
         *stop
     }
 
@@ -146,10 +143,7 @@ impl SysmonState {
         fence(Ordering::SeqCst);
         if !*stop && idle() {
             stop = match timeout {
-                Some(timeout) => match self.cv.wait_timeout(stop, timeout) {
-                    Ok((g, _)) => g,
-                    Err(p) => p.into_inner().0,
-                },
+                Some(timeout) => crate::sync::wait_timeout(&self.cv, &self.stop, stop, timeout).0,
                 None => match self.cv.wait(stop) {
                     Ok(g) => g,
                     Err(p) => p.into_inner(),
