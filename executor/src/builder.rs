@@ -195,8 +195,11 @@ impl Builder {
     ///         s.fetch_add(1, Ordering::SeqCst);
     ///     })
     ///     .build()?;
+    /// // A task runs on an M and a closure on a pool thread, each after its
+    /// // thread's hook.
+    /// rt.block_on(rt.spawn(async {})).unwrap();
     /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
-    /// assert!(started.load(Ordering::SeqCst) >= 2); // M0 and a pool thread
+    /// assert!(started.load(Ordering::SeqCst) >= 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {

@@ -50,6 +50,46 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
     with_worker(|w| f(w.map(|w| &w.shared)))
 }
 
+/// An `Arc` of runtime `runtime` that this thread already holds (its M's, or
+/// the entry of an entered scope), borrowed without touching the reference
+/// count: `None` if the thread holds none.
+///
+/// A wake from a `block_on` thread or from an M without a P sends its task to
+/// the GRQ; cloning the runtime's `Arc` for that would be two locked
+/// operations on a line that every spawn and exit of every task touches.
+///
+/// The borrow is sound while the holder lives: an M's `Worker` outlives its
+/// loop, and an entered scope ends only when its guard is dropped, which the
+/// caller's own code does not do while it uses the borrow.
+/// (`Shared::schedule_remote` runs no user code before its last use of the
+/// runtime.)
+pub(crate) fn held_runtime(runtime: *const Shared) -> Option<HeldRuntime> {
+    let held = |shared: &Arc<Shared>| std::ptr::eq(Arc::as_ptr(shared), runtime);
+    let entered = ENTERED
+        .try_with(|e| e.borrow().iter().any(|entry| held(&entry.shared)))
+        .unwrap_or(false);
+    if !entered && !with_worker(|w| w.is_some_and(|w| held(&w.shared))) {
+        return None;
+    }
+    // SAFETY: `runtime` is the `Arc::as_ptr` of an `Arc` this thread holds
+    // (checked just above), which keeps the count above zero while the
+    // borrow is used (see above); `ManuallyDrop` never gives the reference
+    // back, so the count is untouched.
+    Some(HeldRuntime(std::mem::ManuallyDrop::new(unsafe {
+        Arc::from_raw(runtime)
+    })))
+}
+
+/// A runtime's `Arc` borrowed from this thread's holder ([`held_runtime`]).
+pub(crate) struct HeldRuntime(std::mem::ManuallyDrop<Arc<Shared>>);
+
+impl std::ops::Deref for HeldRuntime {
+    type Target = Arc<Shared>;
+    fn deref(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
 /// Whether this thread is inside a task poll (where `block_on` must not be
 /// called: it would block the P's thread on work that P may have to do).
 pub(crate) fn in_task() -> bool {

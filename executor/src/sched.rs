@@ -132,15 +132,21 @@ impl Shared {
     /// Where a woken or spawned task goes when it is not woken on an M of
     /// this runtime holding a P (see `machine::schedule_local` for that
     /// case): the GRQ, then `wakep`.
+    ///
+    /// During shutdown the task is dropped instead, and that drop is the last
+    /// thing this function does: the future's destructor is user code, and
+    /// the caller may hold `self` only through a reference that code could
+    /// give up (`context::held_runtime`).
     pub(crate) fn schedule_remote(self: &Arc<Self>, task: Task) {
         if self.is_closing() {
-            // Shutdown drops tasks instead of running them.
             drop(task);
             return;
         }
         self.trace.wake(None, task.metadata().id());
-        self.push_global(task);
-        self.wakep();
+        match self.push_global(task) {
+            Ok(()) => self.wakep(),
+            Err(task) => drop(task),
+        }
     }
 
     /// Pushes `task` to P `p`'s queue, spilling to the GRQ if full.
@@ -182,16 +188,16 @@ impl Shared {
         self.grq.extend(&mut sched.grq, batch);
     }
 
-    /// Pushes one task to the GRQ. The caller calls `wakep` after.
-    pub(crate) fn push_global(&self, task: Task) {
+    /// Pushes one task to the GRQ. The caller calls `wakep` after. Gives the
+    /// task back if the runtime is shutting down (checked under the lock:
+    /// shutdown drains the GRQ under it), for the caller to drop.
+    pub(crate) fn push_global(&self, task: Task) -> Result<(), Task> {
         let mut sched = self.lock();
         if self.is_closing() {
-            // Checked under the lock: shutdown drains the GRQ under it.
-            drop(sched);
-            drop(task);
-            return;
+            return Err(task);
         }
         self.grq.push(&mut sched.grq, task);
+        Ok(())
     }
 
     /// Pushes a batch of tasks to the GRQ. The caller wakes Ms after.

@@ -4,7 +4,10 @@
 //! The schedule function is a zero-sized `fn` item: the common case, a wake
 //! on an M of the task's own runtime, reaches the runtime through the M's
 //! thread-local context (`machine::schedule_local`) and touches no reference
-//! count; any other wake goes to the GRQ (`Shared::schedule_remote`).
+//! count; any other wake goes to the GRQ (`Shared::schedule_remote`), through
+//! the runtime's `Arc` that the waking thread holds if it holds one
+//! (`context::held_runtime`: a `block_on` thread, an M without a P), else a
+//! clone of the task's.
 
 use std::future::Future;
 use std::ptr::NonNull;
@@ -72,7 +75,9 @@ where
 fn schedule(task: Task, info: ScheduleInfo) {
     let runtime = task.metadata().shared_ptr();
     if let Err(task) = context::schedule_local(runtime, task, info.woken_while_running) {
-        let shared = task.metadata().shared_arc();
-        shared.schedule_remote(task);
+        match context::held_runtime(runtime) {
+            Some(shared) => shared.schedule_remote(task),
+            None => task.metadata().shared_arc().schedule_remote(task),
+        }
     }
 }

@@ -125,7 +125,10 @@ impl Worker {
             return Some(task);
         }
         proc.runnext_streak.store(0, Ordering::Relaxed);
-        self.shared.push_global(task);
+        if let Err(task) = self.shared.push_global(task) {
+            // Shutting down: the task is dropped, not run.
+            drop(task);
+        }
         None
     }
 
