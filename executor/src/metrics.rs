@@ -48,6 +48,7 @@ pub struct ProcMetrics {
     polls: u64,
     steals: u64,
     stolen: u64,
+    rescues: u64,
     spills: u64,
     handoffs: u64,
     parks: u64,
@@ -63,6 +64,7 @@ impl Metrics {
                 polls: p.stats.polls.load(Relaxed),
                 steals: p.stats.steals.load(Relaxed),
                 stolen: p.stats.stolen.load(Relaxed),
+                rescues: p.stats.rescues.load(Relaxed),
                 spills: p.stats.spills.load(Relaxed),
                 handoffs: p.stats.handoffs.load(Relaxed),
                 parks: p.stats.parks.load(Relaxed),
@@ -247,17 +249,31 @@ impl ProcMetrics {
         self.steals
     }
 
-    /// Tasks taken by those steals.
+    /// Tasks taken by those steals and by [rescues](ProcMetrics::rescues).
     ///
     /// # Examples
     ///
     /// ```
     /// let rt = gmp_executor::Runtime::builder().max_procs(2).build().unwrap();
     /// let p = rt.metrics().proc(0);
-    /// assert!(p.stolen() >= p.steals());
+    /// assert!(p.stolen() >= p.steals() + p.rescues());
     /// ```
     pub fn stolen(&self) -> u64 {
         self.stolen
+    }
+
+    /// Rescues: times this P's M, while busy, took half of the queued tasks
+    /// of another P whose M had been inside one poll for over 100 µs (blocked,
+    /// computing, or waiting for a CPU), so that they need not wait for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build().unwrap();
+    /// assert_eq!(rt.metrics().proc(0).rescues(), 0); // no other P
+    /// ```
+    pub fn rescues(&self) -> u64 {
+        self.rescues
     }
 
     /// Overflows of the LRQ into the GRQ (129 tasks each).

@@ -131,8 +131,11 @@ pub(crate) struct ProcStats {
     pub(crate) polls: StatCounter,
     /// Steal operations that got work.
     pub(crate) steals: StatCounter,
-    /// Tasks taken by those steals.
+    /// Tasks taken by those steals and by rescues.
     pub(crate) stolen: StatCounter,
+    /// Rescues: steals by this P's busy M from a P stuck in one poll
+    /// (`machine/watch.rs`).
+    pub(crate) rescues: StatCounter,
     /// Overflows of the LRQ into the GRQ.
     pub(crate) spills: StatCounter,
     /// Times the P was taken from an M blocked inside a poll.

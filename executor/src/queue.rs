@@ -214,10 +214,19 @@ impl<T: QueueItem> LocalQueue<T> {
     /// newest stolen task to run at once (Go's `runqsteal`). If the ring is
     /// empty and `steal_runnext` is set, takes `self`'s runnext instead.
     ///
-    /// Called by `dst`'s owner only; `dst` must be empty (it is, since a P only
-    /// steals when it found no work of its own).
+    /// Called by `dst`'s owner only. `dst`'s ring must be at most half full,
+    /// so that the half it takes fits: it is empty when a P steals because it
+    /// found no work of its own, and the watch (`machine/watch.rs`) rescues
+    /// tasks from a stuck P only into a ring with that much room. The stolen
+    /// tasks go in past `dst`'s tail, in slots outside its `head..tail`, as
+    /// a `push_back` does; a thief of `dst` with a stale view may read one,
+    /// but its CAS on `head` then fails.
     /// Returns the task to run and how many tasks were taken in all.
     pub(crate) fn steal_into(&self, dst: &Self, steal_runnext: bool) -> Option<(T, usize)> {
+        assert!(
+            dst.len() <= LOCAL_QUEUE_CAPACITY / 2,
+            "steal_into: the destination ring is more than half full"
+        );
         let dst_tail = dst.tail.load(Ordering::Relaxed);
         let n = self.grab(dst, dst_tail, steal_runnext);
         if n == 0 {

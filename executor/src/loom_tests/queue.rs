@@ -144,3 +144,44 @@ fn wrap_around_under_a_thief() {
         assert_exactly_once(ran, &[0, 1, 2, 3, 4, 5], "owner wrapping + thief");
     });
 }
+
+/// A rescue (`machine/watch.rs`): the owner of a ring that still holds tasks,
+/// and has wrapped around, steals into it from another P, while a thief of
+/// its own ring, whose view may be stale, steals from it. The stolen tasks
+/// land in slots that ring used before.
+#[test]
+fn a_steal_into_a_ring_that_holds_tasks_under_its_own_thief() {
+    check(DEFAULT_PREEMPTIONS, || {
+        let mine = Arc::new(LocalQueue::<Item>::new());
+        let victim = LocalQueue::<Item>::new();
+        let grq: Grq = Arc::new(Mutex::new(Vec::new()));
+        for id in 10..10 + LOCAL_QUEUE_CAPACITY {
+            mine.push_back(Item::new(id), spill_into(&grq));
+        }
+        for id in 0..3 {
+            victim.push_back(Item::new(id), spill_into(&grq));
+        }
+        let t = {
+            let mine = mine.clone();
+            thread::spawn(move || thief(mine, false))
+        };
+        let mut ran = Vec::new();
+        ran.extend(mine.pop_front().map(|t| t.id));
+        ran.extend(mine.pop_front().map(|t| t.id));
+        // At most half full now: the rescue's precondition.
+        if let Some((task, n)) = victim.steal_into(&mine, false) {
+            assert_eq!(n, 2, "half of three tasks, rounded up");
+            ran.push(task.id);
+        }
+        check_len(&mine);
+        ran.extend(t.join().unwrap());
+        ran.extend(mine.drain().map(|t| t.id));
+        ran.extend(victim.drain().map(|t| t.id));
+        ran.extend(grq.lock().unwrap().drain(..));
+        assert_exactly_once(
+            ran,
+            &[0, 1, 2, 10, 11, 12, 13],
+            "rescue into a ring with a thief",
+        );
+    });
+}

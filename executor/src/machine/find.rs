@@ -72,7 +72,8 @@ impl Worker {
     }
 
     /// Step 1: every 61st tick, a look at another P for a long poll
-    /// (`watch.rs`), one task from the GRQ, then the reactor (the look and
+    /// (`watch.rs`, which may rescue a task from it), one task from the GRQ,
+    /// then the reactor (the look and
     /// the reactor once per tick value: a runnext chain keeps the tick still).
     fn fairness_check(&self, p: usize) -> Option<Task> {
         let shared = &*self.shared;
@@ -82,7 +83,9 @@ impl Worker {
         }
         let first_look = self.last_fair_tick.replace(tick) != tick;
         if first_look {
-            self.watch_other_p(p);
+            if let Some(task) = self.watch_other_p(p) {
+                return Some(task);
+            }
         }
         if !shared.grq.is_empty() {
             if let Some(task) = shared.grq_get(&mut shared.lock(), p, 1) {

@@ -4,8 +4,10 @@
 //! a task in this order (`find.rs`, one function per step):
 //!
 //! 1. every 61st tick, a look at one other P for a poll stuck with work
-//!    waiting (`watch.rs`, reported to sysmon), one task from the GRQ (so it
-//!    cannot starve), and the reactor without blocking if it has waiters;
+//!    waiting (`watch.rs`: half of that work rescued into this P after
+//!    100 µs, the poll reported to sysmon after 1 ms), one task from the GRQ
+//!    (so it cannot starve), and the reactor without blocking if it has
+//!    waiters;
 //! 2. a yielder that has waited [`YIELD_INTERVAL`] polls on this P, so that no
 //!    chain of wakes, however long, keeps it waiting for ever;
 //! 3. `runnext` (the task inherits the time slice: the tick is not bumped),
@@ -231,6 +233,39 @@ impl Worker {
         }
         if let Some(task) = yielder {
             shared.schedule_remote(task);
+        }
+    }
+}
+
+/// Helpers of the tests that keep one P busy while another is stuck in a
+/// poll (`watch.rs`, `sysmon`).
+#[cfg(all(test, not(gmp_loom)))]
+pub(crate) mod test_util {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::time::{Duration, Instant};
+
+    /// The P the calling task runs on.
+    pub(crate) fn current_p() -> usize {
+        super::with_worker(|w| w.and_then(|w| w.p.get())).expect("not inside a task on a P")
+    }
+
+    /// Yields until the other of two Ps is seen running short tasks (each
+    /// counts its polls in `polls[p]`) while the caller stays on its P: the
+    /// other P's M then stays in its own queues and never steals the
+    /// caller's. Panics after 30 s.
+    pub(crate) async fn until_the_other_p_is_busy(polls: &[AtomicUsize; 2]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mine = current_p();
+            let before = polls[1 - mine].load(Relaxed);
+            crate::yield_now().await;
+            if current_p() == mine && polls[1 - mine].load(Relaxed) > before {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the other P never ran a short task"
+            );
         }
     }
 }

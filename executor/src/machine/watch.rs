@@ -24,6 +24,19 @@
 //! * otherwise (another poll than the one noted, or not in a poll) the P
 //!   makes progress: the next look goes to the next P, round-robin.
 //!
+//! Whatever the kernel says, a poll seen by two looks at least
+//! [`RESCUE_AFTER`] (100 µs, some twenty ordinary polls) apart has its P's
+//! queued tasks waiting behind it, and this M is running: it takes half of
+//! that P's LRQ (or of its yielded ring) into its own, as a thief would, and
+//! runs the newest now (a *rescue*, counted in `ProcStats::rescues`). This
+//! is what the M is for when the stuck M is merely waiting for a CPU, which
+//! a hand-off cannot help (a new M would wait for the same CPUs): on a
+//! 2-core machine serving HTTP, the kernel preempts one M for a time slice
+//! (about 3 ms) with dozens of woken connections in its LRQ while the other
+//! M serves its own, and those connections made the 99th percentile. A
+//! rescue needs room for the half it takes, so it happens only while this
+//! M's ring is at most half full (`LocalQueue::steal_into`).
+//!
 //! A look is one load of the other P's state word and, when that P is in a
 //! poll, one `Instant::now()`: O(1) per 61 ticks whatever the number of Ps;
 //! no syscall unless a poll has lasted 1 ms with work waiting.
@@ -35,9 +48,15 @@
 use std::time::{Duration, Instant};
 
 use super::Worker;
-use crate::proc::Status;
+use crate::proc::{ProcStats, Status};
+use crate::queue::LOCAL_QUEUE_CAPACITY;
+use crate::sched::Task;
 use crate::sync::Ordering;
 use crate::sysmon::state::HANDOFF_AFTER;
+
+/// How long a poll of another P must have lasted, between two looks of this
+/// M, before this M rescues that P's queued tasks (see the module docs).
+pub(crate) const RESCUE_AFTER: Duration = Duration::from_micros(100);
 
 /// What one M remembers of the P it watches. Only its own thread touches it.
 #[derive(Clone, Copy)]
@@ -64,22 +83,24 @@ impl Watch {
 }
 
 impl Worker {
-    /// One look at another P than `p` (see the module docs).
-    pub(super) fn watch_other_p(&self, p: usize) {
+    /// One look at another P than `p` (see the module docs); returns a task
+    /// rescued from it, to run now.
+    pub(super) fn watch_other_p(&self, p: usize) -> Option<Task> {
         let shared = &*self.shared;
         let n = shared.procs.len();
         if n < 2 {
-            return;
+            return None;
         }
         let mut w = self.watch.get();
         if w.victim == p || w.victim >= n {
             w = Watch::new(next_victim(w.victim, p, n));
         }
         let victim = &shared.procs[w.victim];
+        let mut rescued = None;
         w = match (victim.state.status(), w.poll) {
             (Status::InPoll(seq) | Status::Pushing(seq), Some((seen, since))) if seen == seq => {
-                let now = Instant::now();
-                if now.duration_since(since) >= w.after && victim.has_work() {
+                let age = Instant::now().duration_since(since);
+                if age >= w.after && victim.has_work() {
                     w.after *= 4;
                     // sysmon leaves a running thread its P; on a loaded
                     // machine the kernel keeps Ms waiting for a CPU for
@@ -88,6 +109,9 @@ impl Worker {
                     if !shared.m_is_running(victim.m.load(Ordering::Relaxed)) {
                         shared.sysmon.report_long_poll(w.victim, seq);
                     }
+                }
+                if age >= RESCUE_AFTER {
+                    rescued = self.rescue(p, w.victim);
                 }
                 w
             }
@@ -98,6 +122,26 @@ impl Worker {
             _ => Watch::new(next_victim(w.victim, p, n)),
         };
         self.watch.set(w);
+        rescued
+    }
+
+    /// Takes half of P `victim`'s LRQ (else of its yielded ring) into P
+    /// `p`'s, if that has room, and returns the newest task taken.
+    fn rescue(&self, p: usize, victim: usize) -> Option<Task> {
+        let shared = &*self.shared;
+        let me = &shared.procs[p];
+        if me.queue.len() > LOCAL_QUEUE_CAPACITY / 2 {
+            return None;
+        }
+        let from = &shared.procs[victim];
+        let (task, taken) = from
+            .queue
+            .steal_into(&me.queue, false)
+            .or_else(|| from.yielded.steal_into(&me.queue, false))?;
+        ProcStats::count(&me.stats.rescues, 1);
+        ProcStats::count(&me.stats.stolen, taken as u64);
+        shared.trace.steal(p, victim, taken);
+        Some(task)
     }
 }
 
@@ -108,5 +152,75 @@ fn next_victim(victim: usize, p: usize, n: usize) -> usize {
         (next + 1) % n
     } else {
         next
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::machine::test_util::{current_p, until_the_other_p_is_busy};
+
+    /// Two Ps, one M busy with short tasks; a task computes inside one poll
+    /// until the tasks it spawned onto its own P have run. sysmon is off and
+    /// the busy M never runs dry, so only a rescue can run them meanwhile.
+    #[test]
+    fn tasks_queued_behind_a_computing_poll_are_rescued_by_the_busy_m() {
+        const QUEUED: usize = 8;
+        let rt = crate::Runtime::builder()
+            .max_procs(2)
+            .sysmon(false)
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let all_ran = rt.block_on(async {
+            let yielders: Vec<_> = (0..4)
+                .map(|_| {
+                    let (stop, polls) = (stop.clone(), polls.clone());
+                    crate::spawn(async move {
+                        while !stop.load(Relaxed) {
+                            polls[current_p()].fetch_add(1, Relaxed);
+                            crate::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let (polls2, ran2) = (polls.clone(), ran.clone());
+            let computer = crate::spawn(async move {
+                until_the_other_p_is_busy(&polls2).await;
+                // Onto this P: the last in its runnext, the others in its LRQ.
+                let queued: Vec<_> = (0..QUEUED)
+                    .map(|_| {
+                        let ran = ran2.clone();
+                        crate::spawn(async move {
+                            ran.fetch_add(1, Relaxed);
+                        })
+                    })
+                    .collect();
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while ran2.load(Relaxed) < QUEUED - 1 && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+                (ran2.load(Relaxed) >= QUEUED - 1, queued)
+            });
+            let (all_ran, queued) = computer.await.unwrap();
+            stop.store(true, Relaxed);
+            for task in yielders.into_iter().chain(queued) {
+                task.await.unwrap();
+            }
+            all_ran
+        });
+        assert!(
+            all_ran,
+            "the tasks in the LRQ of a P inside a computing poll did not run within 30 s: the \
+             busy M did not rescue them"
+        );
+        let rescues: u64 = (0..2).map(|p| rt.metrics().proc(p).rescues()).sum();
+        assert!(rescues >= 1, "no rescue counted");
+        assert_eq!(ran.load(Relaxed), QUEUED);
     }
 }

@@ -333,13 +333,9 @@ impl Monitor {
 mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
     use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    /// The P the calling task runs on.
-    fn current_p() -> usize {
-        crate::machine::with_worker(|w| w.and_then(|w| w.p.get()))
-            .expect("not inside a task on a P")
-    }
+    use crate::machine::test_util::{current_p, until_the_other_p_is_busy};
 
     /// Two Ps, both busy with tasks whose polls are short; a task blocks its
     /// thread inside one poll until the task it just spawned onto its own P
@@ -367,21 +363,7 @@ mod tests {
                 .collect();
             let polls2 = polls.clone();
             let blocker = crate::spawn(async move {
-                // Wait until the other P runs short tasks: its M then stays
-                // in its own queues and never steals ours.
-                let deadline = Instant::now() + Duration::from_secs(30);
-                loop {
-                    let mine = current_p();
-                    let before = polls2[1 - mine].load(Relaxed);
-                    crate::yield_now().await;
-                    if current_p() == mine && polls2[1 - mine].load(Relaxed) > before {
-                        break;
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "the other P never ran a short task"
-                    );
-                }
+                until_the_other_p_is_busy(&polls2).await;
                 let (tx, rx) = std::sync::mpsc::channel();
                 // Spawned onto this P (its runnext): only this P has it.
                 let queued = crate::spawn(async move {
