@@ -466,6 +466,12 @@ impl<T: AsFd> Async<T> {
             .poll_ready(Reactor::get().waiters(), dir, Slot::Shared, cx.waker())
     }
 
+    /// The readiness cache of `dir`, as the next operation will find it.
+    #[cfg(test)]
+    pub(crate) fn readiness(&self, dir: Direction) -> crate::source::Snapshot {
+        self.source.readiness(dir)
+    }
+
     /// The fd, borrowed.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
