@@ -466,8 +466,9 @@ impl<T: AsFd> Async<T> {
             .poll_ready(Reactor::get().waiters(), dir, Slot::Shared, cx.waker())
     }
 
-    /// The readiness cache of `dir`, as the next operation will find it.
-    #[cfg(test)]
+    /// The readiness cache of `dir`, as the next operation will find it
+    /// (the tests of the hyper and tokio reads, `net/interop.rs`).
+    #[cfg(all(test, any(feature = "hyper", feature = "tokio")))]
     pub(crate) fn readiness(&self, dir: Direction) -> crate::source::Snapshot {
         self.source.readiness(dir)
     }
