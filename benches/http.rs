@@ -7,7 +7,10 @@
 //! ```
 //!
 //! The binary only serves; `benches/http/run.sh` starts it, loads it with
-//! `wrk` and reads the server's CPU time from `/proc/<pid>/stat`.
+//! `wrk` and reads the server's CPU time from `/proc/<pid>/stat`. With
+//! `GMP_HTTP_SECS=<n>` the gmp server stops after n seconds, prints its Ps'
+//! counters and shuts its runtime down, so that `GMP_TRACE=<file>` gets
+//! written (`benches/http/rounds.py` reads it).
 //!
 //! - **gmp**: `Runtime::builder().max_procs(threads)`, `gmp::net` sockets
 //!   served as they are: with the `hyper` feature they implement
@@ -148,7 +151,7 @@ fn gmp_serve<T>(
         .max_procs(threads)
         .build()
         .map_err(|e| io::Error::other(format!("gmp runtime with max_procs({threads}): {e}")))?;
-    rt.block_on(async move {
+    let serve = async move {
         let listener = gmp::net::TcpListener::bind(addr).await?;
         let _ = bound.send(listener.local_addr()?);
         loop {
@@ -156,7 +159,45 @@ fn gmp_serve<T>(
             stream.set_nodelay(true)?;
             drop(spawn(stream));
         }
-    })
+    };
+    let Some(secs) = serve_for()? else {
+        return rt.block_on(serve);
+    };
+    // Timed: stop after `secs`, then shut the runtime down, which writes the
+    // execution trace when `GMP_TRACE` is set, and end the process.
+    let served = rt.block_on(gmp::time::timeout(secs, serve));
+    let metrics = rt.metrics();
+    for p in 0..threads {
+        let m = metrics.proc(p);
+        eprintln!(
+            "P{p}: {} polls, {} steals, {} rescues, {} stolen, {} hand-offs",
+            m.polls(),
+            m.steals(),
+            m.rescues(),
+            m.stolen(),
+            m.handoffs()
+        );
+    }
+    drop(rt);
+    match served {
+        Ok(Err(e)) => Err(e),
+        _ => std::process::exit(0),
+    }
+}
+
+/// `GMP_HTTP_SECS=<n>`: how long the gmp server serves before it shuts its
+/// runtime down and ends the process (to get an execution trace written);
+/// `None` (serve until killed) without it.
+fn serve_for() -> io::Result<Option<std::time::Duration>> {
+    let Ok(secs) = std::env::var("GMP_HTTP_SECS") else {
+        return Ok(None);
+    };
+    let secs: u64 = secs.parse().map_err(|e| {
+        io::Error::other(format!(
+            "GMP_HTTP_SECS must be whole seconds, got {secs:?}: {e}"
+        ))
+    })?;
+    Ok(Some(std::time::Duration::from_secs(secs)))
 }
 
 /// Serves on tokio until the process ends; `bound` gets the address.

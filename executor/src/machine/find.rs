@@ -94,9 +94,7 @@ impl Worker {
         }
         let reactor = reactor::get();
         if first_look && reactor.has_waiters() && !reactor.is_blocked() {
-            if let Some(task) = self.poll_reactor(p) {
-                shared.push_tail(p, task);
-            }
+            self.poll_reactor_to_global();
         }
         None
     }

@@ -6,7 +6,8 @@
 //! instead the M sets `Worker::injecting`, so the wakes of this runtime's
 //! tasks land in `Worker::batch`, and then hands them out at once: one per
 //! idle P to the GRQ (with an M started for each), the rest to its own LRQ,
-//! the first to run now.
+//! the first to run now. The fairness step's poll (step 1, every 61st tick)
+//! sends them all to the GRQ tail instead (`poll_reactor_to_global`).
 
 use std::task::Waker;
 use std::time::Duration;
@@ -27,15 +28,32 @@ impl Worker {
         }
     }
 
+    /// The fairness step's poll (step 1): the woken tasks go to the GRQ
+    /// tail, behind the tasks already waiting there, not to this P's LRQ.
+    /// The LRQ is not empty here; tasks added to its tail every 61 ticks
+    /// would keep it from ever draining, and the tasks that spilled to the
+    /// GRQ would wait for it (one per 61 ticks), served at a fraction of
+    /// the others' rate. Go polls the network only with an empty run queue.
+    pub(super) fn poll_reactor_to_global(&self) {
+        let mut wakers = Vec::new();
+        let polled = reactor::get().try_poll(Some(Duration::ZERO), &mut wakers);
+        if !matches!(polled, Some(Ok(n)) if n > 0) {
+            return;
+        }
+        let batch = self.wake_into_batch(wakers);
+        if batch.is_empty() {
+            return;
+        }
+        let n = batch.len();
+        self.shared.push_global_batch(batch);
+        let idle = self.shared.npidle.load(Ordering::SeqCst).min(n);
+        self.shared.start_idle(idle);
+    }
+
     /// Wakes `wakers` while holding P `p` and spreads this runtime's tasks
     /// among them (see the module docs); returns the first to run now.
     pub(super) fn inject(&self, p: usize, wakers: Vec<Waker>) -> Option<Task> {
-        self.injecting.set(true);
-        for waker in wakers {
-            waker.wake();
-        }
-        self.injecting.set(false);
-        let mut batch = std::mem::take(&mut *self.batch.borrow_mut());
+        let mut batch = self.wake_into_batch(wakers);
         if batch.is_empty() {
             return None;
         }
@@ -50,6 +68,17 @@ impl Worker {
             self.shared.push_tail(p, task);
         }
         first
+    }
+
+    /// Wakes `wakers` with `injecting` set and returns the tasks of this
+    /// runtime they woke, in order (other wakers ran their own schedule).
+    fn wake_into_batch(&self, wakers: Vec<Waker>) -> Vec<Task> {
+        self.injecting.set(true);
+        for waker in wakers {
+            waker.wake();
+        }
+        self.injecting.set(false);
+        std::mem::take(&mut *self.batch.borrow_mut())
     }
 
     /// Spreads tasks woken by a blocking reactor poll; the first goes to

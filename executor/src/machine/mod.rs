@@ -7,7 +7,8 @@
 //!    waiting (`watch.rs`: half of that work rescued into this P after
 //!    100 µs, the poll reported to sysmon after 1 ms), one task from the GRQ
 //!    (so it cannot starve), and the reactor without blocking if it has
-//!    waiters;
+//!    waiters, its tasks to the GRQ tail (`inject.rs`: the LRQ still has
+//!    work, and must drain);
 //! 2. a yielder that has waited [`YIELD_INTERVAL`] polls on this P, so that no
 //!    chain of wakes, however long, keeps it waiting for ever;
 //! 3. `runnext` (the task inherits the time slice: the tick is not bumped),
