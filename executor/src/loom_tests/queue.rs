@@ -50,6 +50,22 @@ fn thief(victim: Arc<LocalQueue<Item>>, steal_runnext: bool) -> Vec<usize> {
     ran
 }
 
+/// Starts a [`thief`] of `victim` on a model thread.
+fn spawn_thief(
+    victim: &Arc<LocalQueue<Item>>,
+    steal_runnext: bool,
+) -> thread::JoinHandle<Vec<usize>> {
+    let victim = victim.clone();
+    thread::spawn(move || thief(victim, steal_runnext))
+}
+
+/// Pushes `ids` to the tail of `q`, in order.
+fn push_ids(q: &LocalQueue<Item>, ids: impl IntoIterator<Item = usize>, grq: &Grq) {
+    for id in ids {
+        q.push_back(Item::new(id), spill_into(grq));
+    }
+}
+
 fn check_len(q: &LocalQueue<Item>) {
     assert!(
         q.len() <= LOCAL_QUEUE_CAPACITY,
@@ -64,14 +80,9 @@ fn owner_spills_while_a_thief_steals_runnext() {
     check(DEFAULT_PREEMPTIONS, || {
         let victim = Arc::new(LocalQueue::<Item>::new());
         let grq: Grq = Arc::new(Mutex::new(Vec::new()));
-        let t = {
-            let victim = victim.clone();
-            thread::spawn(move || thief(victim, true))
-        };
+        let t = spawn_thief(&victim, true);
         let mut ran = Vec::new();
-        for id in 0..LOCAL_QUEUE_CAPACITY {
-            victim.push_back(Item::new(id), spill_into(&grq));
-        }
+        push_ids(&victim, 0..LOCAL_QUEUE_CAPACITY, &grq);
         // Two runnext pushes: the second displaces the first to the tail of
         // a ring that is full unless the thief took some.
         victim.push_runnext(Item::new(4), spill_into(&grq));
@@ -93,14 +104,10 @@ fn two_thieves_and_the_owner_take_each_task_once() {
     check(DEFAULT_PREEMPTIONS, || {
         let victim = Arc::new(LocalQueue::<Item>::new());
         let grq: Grq = Arc::new(Mutex::new(Vec::new()));
-        victim.push_back(Item::new(0), spill_into(&grq));
-        victim.push_back(Item::new(1), spill_into(&grq));
+        push_ids(&victim, 0..2, &grq);
         let thieves: Vec<_> = [false, true]
             .into_iter()
-            .map(|steal_runnext| {
-                let victim = victim.clone();
-                thread::spawn(move || thief(victim, steal_runnext))
-            })
+            .map(|steal_runnext| spawn_thief(&victim, steal_runnext))
             .collect();
         let mut ran = Vec::new();
         victim.push_back(Item::new(2), spill_into(&grq));
@@ -124,19 +131,12 @@ fn wrap_around_under_a_thief() {
     check(DEFAULT_PREEMPTIONS, || {
         let victim = Arc::new(LocalQueue::<Item>::new());
         let grq: Grq = Arc::new(Mutex::new(Vec::new()));
-        for id in 0..3 {
-            victim.push_back(Item::new(id), spill_into(&grq));
-        }
-        let t = {
-            let victim = victim.clone();
-            thread::spawn(move || thief(victim, false))
-        };
+        push_ids(&victim, 0..3, &grq);
+        let t = spawn_thief(&victim, false);
         let mut ran = Vec::new();
         ran.extend(victim.pop_front().map(|t| t.id));
         ran.extend(victim.pop_front().map(|t| t.id));
-        for id in 3..6 {
-            victim.push_back(Item::new(id), spill_into(&grq));
-        }
+        push_ids(&victim, 3..6, &grq);
         check_len(&victim);
         ran.extend(t.join().unwrap());
         ran.extend(victim.drain().map(|t| t.id));
@@ -155,16 +155,9 @@ fn a_steal_into_a_ring_that_holds_tasks_under_its_own_thief() {
         let mine = Arc::new(LocalQueue::<Item>::new());
         let victim = LocalQueue::<Item>::new();
         let grq: Grq = Arc::new(Mutex::new(Vec::new()));
-        for id in 10..10 + LOCAL_QUEUE_CAPACITY {
-            mine.push_back(Item::new(id), spill_into(&grq));
-        }
-        for id in 0..3 {
-            victim.push_back(Item::new(id), spill_into(&grq));
-        }
-        let t = {
-            let mine = mine.clone();
-            thread::spawn(move || thief(mine, false))
-        };
+        push_ids(&mine, 10..10 + LOCAL_QUEUE_CAPACITY, &grq);
+        push_ids(&victim, 0..3, &grq);
+        let t = spawn_thief(&mine, false);
         let mut ran = Vec::new();
         ran.extend(mine.pop_front().map(|t| t.id));
         ran.extend(mine.pop_front().map(|t| t.id));

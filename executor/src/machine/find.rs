@@ -73,8 +73,8 @@ impl Worker {
 
     /// Step 1: every 61st tick, a look at another P for a long poll
     /// (`watch.rs`, which may rescue a task from it), one task from the GRQ,
-    /// then the reactor (the look and
-    /// the reactor once per tick value: a runnext chain keeps the tick still).
+    /// then the reactor, its tasks to the GRQ (the look and the reactor once
+    /// per tick value: a runnext chain keeps the tick still).
     fn fairness_check(&self, p: usize) -> Option<Task> {
         let shared = &*self.shared;
         let tick = shared.procs[p].schedtick.load(Ordering::Relaxed);
@@ -175,15 +175,8 @@ impl Worker {
                     return None;
                 }
                 if i != p {
-                    let victim = &shared.procs[i];
-                    let got = victim
-                        .queue
-                        .steal_into(&me.queue, last)
-                        .or_else(|| victim.yielded.steal_into(&me.queue, false));
-                    if let Some((task, stolen)) = got {
+                    if let Some(task) = self.steal_from(p, i, last) {
                         ProcStats::count(&me.stats.steals, 1);
-                        ProcStats::count(&me.stats.stolen, stolen as u64);
-                        shared.trace.steal(p, i, stolen);
                         return Some(task);
                     }
                 }
@@ -191,6 +184,23 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// Takes half of P `victim`'s LRQ (or its `runnext`, if `runnext` and the
+    /// LRQ is empty), else half of its yielded ring, into P `p`'s LRQ, and
+    /// returns the newest task taken, to run now. Counts the tasks in
+    /// `stolen` and traces the steal; the caller counts the operation (a
+    /// steal, or a rescue: `watch.rs`).
+    pub(super) fn steal_from(&self, p: usize, victim: usize, runnext: bool) -> Option<Task> {
+        let shared = &*self.shared;
+        let (me, from) = (&shared.procs[p], &shared.procs[victim]);
+        let (task, taken) = from
+            .queue
+            .steal_into(&me.queue, runnext)
+            .or_else(|| from.yielded.steal_into(&me.queue, false))?;
+        ProcStats::count(&me.stats.stolen, taken as u64);
+        shared.trace.steal(p, victim, taken);
+        Some(task)
     }
 
     /// Step 8: gives P `p` back to the idle list, unless work or a request

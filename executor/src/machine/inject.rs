@@ -21,11 +21,7 @@ impl Worker {
     /// Polls the reactor without blocking and spreads the woken tasks;
     /// returns one of them to run on P `p`.
     pub(super) fn poll_reactor(&self, p: usize) -> Option<Task> {
-        let mut wakers = Vec::new();
-        match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
-            Some(Ok(n)) if n > 0 => self.inject(p, wakers),
-            _ => None,
-        }
+        self.inject(p, poll_now()?)
     }
 
     /// The fairness step's poll (step 1): the woken tasks go to the GRQ
@@ -35,11 +31,9 @@ impl Worker {
     /// GRQ would wait for it (one per 61 ticks), served at a fraction of
     /// the others' rate. Go polls the network only with an empty run queue.
     pub(super) fn poll_reactor_to_global(&self) {
-        let mut wakers = Vec::new();
-        let polled = reactor::get().try_poll(Some(Duration::ZERO), &mut wakers);
-        if !matches!(polled, Some(Ok(n)) if n > 0) {
+        let Some(wakers) = poll_now() else {
             return;
-        }
+        };
         let batch = self.wake_into_batch(wakers);
         if batch.is_empty() {
             return;
@@ -88,5 +82,15 @@ impl Worker {
             // This M runs it next: no other M needed for it.
             let _ = self.shared.push_local(p, task, false);
         }
+    }
+}
+
+/// A non-blocking poll of the reactor: the wakers of what is ready, if
+/// anything is (and no other thread is polling it).
+fn poll_now() -> Option<Vec<Waker>> {
+    let mut wakers = Vec::new();
+    match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
+        Some(Ok(n)) if n > 0 => Some(wakers),
+        _ => None,
     }
 }

@@ -242,12 +242,36 @@ impl Worker {
 /// poll (`watch.rs`, `sysmon`).
 #[cfg(all(test, not(gmp_loom)))]
 pub(crate) mod test_util {
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
+
+    use crate::JoinHandle;
 
     /// The P the calling task runs on.
     pub(crate) fn current_p() -> usize {
         super::with_worker(|w| w.and_then(|w| w.p.get())).expect("not inside a task on a P")
+    }
+
+    /// Spawns `n` tasks that yield until `stop`, each poll counted in
+    /// `polls[p]` for the P `p` it ran on: they keep the Ms busy with short
+    /// polls.
+    pub(crate) fn spawn_busy_yielders(
+        n: usize,
+        stop: &Arc<AtomicBool>,
+        polls: &Arc<[AtomicUsize; 2]>,
+    ) -> Vec<JoinHandle<()>> {
+        (0..n)
+            .map(|_| {
+                let (stop, polls) = (stop.clone(), polls.clone());
+                crate::spawn(async move {
+                    while !stop.load(Relaxed) {
+                        polls[current_p()].fetch_add(1, Relaxed);
+                        crate::yield_now().await;
+                    }
+                })
+            })
+            .collect()
     }
 
     /// Yields until the other of two Ps is seen running short tasks (each

@@ -56,7 +56,7 @@ use crate::sysmon::state::HANDOFF_AFTER;
 
 /// How long a poll of another P must have lasted, between two looks of this
 /// M, before this M rescues that P's queued tasks (see the module docs).
-pub(crate) const RESCUE_AFTER: Duration = Duration::from_micros(100);
+const RESCUE_AFTER: Duration = Duration::from_micros(100);
 
 /// What one M remembers of the P it watches. Only its own thread touches it.
 #[derive(Clone, Copy)]
@@ -128,19 +128,12 @@ impl Worker {
     /// Takes half of P `victim`'s LRQ (else of its yielded ring) into P
     /// `p`'s, if that has room, and returns the newest task taken.
     fn rescue(&self, p: usize, victim: usize) -> Option<Task> {
-        let shared = &*self.shared;
-        let me = &shared.procs[p];
+        let me = &self.shared.procs[p];
         if me.queue.len() > LOCAL_QUEUE_CAPACITY / 2 {
             return None;
         }
-        let from = &shared.procs[victim];
-        let (task, taken) = from
-            .queue
-            .steal_into(&me.queue, false)
-            .or_else(|| from.yielded.steal_into(&me.queue, false))?;
+        let task = self.steal_from(p, victim, false)?;
         ProcStats::count(&me.stats.rescues, 1);
-        ProcStats::count(&me.stats.stolen, taken as u64);
-        shared.trace.steal(p, victim, taken);
         Some(task)
     }
 }
@@ -161,7 +154,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use crate::machine::test_util::{current_p, until_the_other_p_is_busy};
+    use crate::machine::test_util::{spawn_busy_yielders, until_the_other_p_is_busy};
 
     /// Two Ps, one M busy with short tasks; a task computes inside one poll
     /// until the tasks it spawned onto its own P have run. sysmon is off and
@@ -178,17 +171,7 @@ mod tests {
         let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let ran = Arc::new(AtomicUsize::new(0));
         let all_ran = rt.block_on(async {
-            let yielders: Vec<_> = (0..4)
-                .map(|_| {
-                    let (stop, polls) = (stop.clone(), polls.clone());
-                    crate::spawn(async move {
-                        while !stop.load(Relaxed) {
-                            polls[current_p()].fetch_add(1, Relaxed);
-                            crate::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
+            let yielders = spawn_busy_yielders(4, &stop, &polls);
             let (polls2, ran2) = (polls.clone(), ran.clone());
             let computer = crate::spawn(async move {
                 until_the_other_p_is_busy(&polls2).await;

@@ -335,7 +335,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::machine::test_util::{current_p, until_the_other_p_is_busy};
+    use crate::machine::test_util::{spawn_busy_yielders, until_the_other_p_is_busy};
 
     /// Two Ps, both busy with tasks whose polls are short; a task blocks its
     /// thread inside one poll until the task it just spawned onto its own P
@@ -350,17 +350,7 @@ mod tests {
         // Polls of the short tasks, per P.
         let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let ran = rt.block_on(async {
-            let yielders: Vec<_> = (0..4)
-                .map(|_| {
-                    let (stop, polls) = (stop.clone(), polls.clone());
-                    crate::spawn(async move {
-                        while !stop.load(Relaxed) {
-                            polls[current_p()].fetch_add(1, Relaxed);
-                            crate::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
+            let yielders = spawn_busy_yielders(4, &stop, &polls);
             let polls2 = polls.clone();
             let blocker = crate::spawn(async move {
                 until_the_other_p_is_busy(&polls2).await;
