@@ -61,12 +61,12 @@ impl GlobalQueue {
         self.publish(tasks);
     }
 
-    /// Takes up to `n` tasks from the head. Under the lock.
-    pub(crate) fn pop_n<T>(&self, tasks: &mut GlobalTasks<T>, n: usize) -> impl Iterator<Item = T> {
+    /// Takes up to `n` tasks from the head, oldest first, into `each`
+    /// (no buffer in between: this runs under the lock). Under the lock.
+    pub(crate) fn pop_n<T>(&self, tasks: &mut GlobalTasks<T>, n: usize, each: impl FnMut(T)) {
         let n = n.min(tasks.tasks.len());
-        let taken: Vec<T> = tasks.tasks.drain(..n).collect();
+        tasks.tasks.drain(..n).for_each(each);
         self.publish(tasks);
-        taken.into_iter()
     }
 
     /// Takes every task (shutdown). Under the lock.
@@ -79,5 +79,27 @@ impl GlobalQueue {
     /// Mirrors the length after a change.
     fn publish<T>(&self, tasks: &GlobalTasks<T>) {
         self.len.store(tasks.tasks.len(), Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, not(gmp_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pop_n_takes_the_oldest_tasks_in_order_and_the_length_follows() {
+        let (queue, mut tasks) = (GlobalQueue::new(), GlobalTasks::default());
+        queue.extend(&mut tasks, 0..5);
+        queue.push(&mut tasks, 5);
+        let mut popped = Vec::new();
+        queue.pop_n(&mut tasks, 4, |task| popped.push(task));
+        assert_eq!(
+            (popped.as_slice(), queue.len()),
+            ([0, 1, 2, 3].as_slice(), 2)
+        );
+        queue.pop_n(&mut tasks, 10, |task| popped.push(task));
+        assert_eq!(popped, [0, 1, 2, 3, 4, 5], "the FIFO order broke");
+        assert!(queue.is_empty());
+        assert_eq!(queue.take_all(&mut tasks).len(), 0);
     }
 }

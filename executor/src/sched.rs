@@ -222,15 +222,18 @@ impl Shared {
         if max > 0 {
             n = n.min(max);
         }
-        let mut batch = self.grq.pop_n(&mut sched.grq, n);
-        let first = batch.next();
         let proc = &self.procs[p];
-        for task in batch {
-            // At most 127 tasks into an LRQ that is empty here (the P only
-            // asks the GRQ after its LRQ), so this never spills.
-            proc.queue
-                .push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
-        }
+        let mut first = None;
+        self.grq.pop_n(&mut sched.grq, n, |task| {
+            if first.is_none() {
+                first = Some(task);
+            } else {
+                // At most 127 tasks into an LRQ that is empty here (the P
+                // only asks the GRQ after its LRQ), so this never spills.
+                proc.queue
+                    .push_back(task, |_| unreachable!("GRQ batch overflowed an LRQ"));
+            }
+        });
         first
     }
 

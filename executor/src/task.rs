@@ -28,7 +28,7 @@
 //!   one word of the metadata; the wrapper makes it this thread's current id
 //!   around each poll (`task_id.rs`).
 //! * The first time a task returns `Pending` its waker is put in the runtime's
-//!   registry of parked tasks (`registry.rs`): shutdown wakes them all so their
+//!   registry of parked tasks (`registry/`): shutdown wakes them all so their
 //!   futures are dropped, and `JoinHandle::abort` finds them there.
 
 use std::future::Future;

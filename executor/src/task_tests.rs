@@ -28,7 +28,11 @@ fn shared() -> Arc<Shared> {
 /// Takes the next task from the GRQ, where wakes from this thread go.
 fn next(shared: &Shared) -> Option<Task> {
     let mut sched = shared.lock();
-    shared.grq.pop_n(&mut sched.grq, 1).next()
+    let mut next = None;
+    shared
+        .grq
+        .pop_n(&mut sched.grq, 1, |task| next = Some(task));
+    next
 }
 
 /// Polls `handle` once with a no-op waker.

@@ -9,9 +9,14 @@
 //! The registry is split into shards, each a slab under its own lock, so that
 //! Ms parking tasks at the same time rarely meet.
 
+mod chunks;
+mod slot;
+
 use std::task::Waker;
 
 use crate::sync::{lock, Mutex};
+use chunks::Chunks;
+use slot::{Slot, Vtables};
 
 /// Bits of a key that name the shard.
 const SHARD_BITS: u32 = 4;
@@ -27,19 +32,31 @@ pub(crate) struct Registry {
 
 /// A slab of wakers with a free list.
 ///
-/// An entry is an `Option<Waker>`, 16 bytes (a parked task pays for each
-/// one): `None` is a free entry, on `free`, or one emptied by `take_all`
-/// whose key still belongs to a task that will `remove` it, not on `free`
-/// until then, so no new task gets the same key while the old one may still
-/// remove it.
+/// An entry is a [`Slot`], 12 bytes (a parked task pays for each one). An
+/// empty slot is free, on `free`, or one emptied by `take_all` whose key
+/// still belongs to a task that will `remove` it, not on `free` until then,
+/// so no new task gets the same key while the old one may still remove it.
 #[derive(Default)]
 struct Slab {
     /// The parked tasks' wakers, by index.
-    entries: Vec<Option<Waker>>,
+    entries: Chunks<Slot>,
+    /// The vtables the entries name.
+    vtables: Vtables,
     /// Indices of the free entries.
     free: Vec<u32>,
     /// Entries holding a waker.
     len: usize,
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        // A full slot owns a waker (none is left once every task is gone:
+        // each task holds the runtime, and with it this registry, alive).
+        let vtables = &self.vtables;
+        self.entries
+            .iter_mut()
+            .for_each(|slot| drop(slot.take(vtables)));
+    }
 }
 
 impl Registry {
@@ -53,13 +70,21 @@ impl Registry {
     /// spreads tasks over the shards without a shared counter.
     pub(crate) fn insert(&self, waker: &Waker, hint: usize) -> usize {
         let shard = (hint >> 6) % SHARDS;
-        let mut slab = lock(&self.shards[shard]);
+        let mut guard = lock(&self.shards[shard]);
+        let slab = &mut *guard;
         slab.len += 1;
+        let full = Slot::new(waker, &mut slab.vtables);
         let index = match slab.free.pop() {
             Some(index) => {
                 let index = index as usize;
-                debug_assert!(slab.entries[index].is_none(), "a free entry is occupied");
-                slab.entries[index] = Some(waker.clone());
+                let entry = slab.entries.get_mut(index);
+                debug_assert!(
+                    entry.as_ref().is_some_and(|slot| !slot.is_full()),
+                    "a free entry is occupied or out of bounds"
+                );
+                if let Some(entry) = entry {
+                    *entry = full;
+                }
                 index
             }
             None => {
@@ -67,8 +92,7 @@ impl Registry {
                     slab.entries.len() < MAX_ENTRIES,
                     "gmp: more than 2^28 - 2 parked tasks in one registry shard"
                 );
-                slab.entries.push(Some(waker.clone()));
-                slab.entries.len() - 1
+                slab.entries.push(full)
             }
         };
         (index << SHARD_BITS) | shard
@@ -79,11 +103,12 @@ impl Registry {
     pub(crate) fn remove(&self, key: usize) {
         let (shard, index) = (key & (SHARDS - 1), key >> SHARD_BITS);
         let waker = {
-            let mut slab = lock(&self.shards[shard]);
+            let mut guard = lock(&self.shards[shard]);
+            let slab = &mut *guard;
             let Some(entry) = slab.entries.get_mut(index) else {
                 return;
             };
-            let waker = entry.take();
+            let waker = entry.take(&slab.vtables);
             if waker.is_some() {
                 slab.len -= 1;
             }
@@ -98,11 +123,15 @@ impl Registry {
     /// Wakes the task registered under `key`, if it still is.
     pub(crate) fn wake(&self, key: usize) {
         let (shard, index) = (key & (SHARDS - 1), key >> SHARD_BITS);
-        let waker = match lock(&self.shards[shard]).entries.get(index) {
-            Some(Some(waker)) => waker.clone(),
-            _ => return,
-        };
-        waker.wake();
+        let slab = lock(&self.shards[shard]);
+        let waker = slab
+            .entries
+            .get(index)
+            .and_then(|slot| slot.clone_waker(&slab.vtables));
+        drop(slab);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Number of parked tasks. A snapshot.
@@ -116,9 +145,15 @@ impl Registry {
     pub(crate) fn take_all(&self) -> Vec<Waker> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            let mut slab = lock(shard);
+            let mut guard = lock(shard);
+            let slab = &mut *guard;
             slab.len = 0;
-            all.extend(slab.entries.iter_mut().filter_map(Option::take));
+            let vtables = &slab.vtables;
+            all.extend(
+                slab.entries
+                    .iter_mut()
+                    .filter_map(|slot| slot.take(vtables)),
+            );
         }
         all
     }
@@ -143,6 +178,18 @@ mod tests {
     fn counter() -> (Arc<Counter>, Waker) {
         let c = Arc::new(Counter(AtomicUsize::new(0)));
         (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn a_registry_dropped_with_parked_wakers_releases_them() {
+        let registry = Registry::new();
+        let (counter, waker) = counter();
+        for i in 0..600 {
+            registry.insert(&waker, i << 6);
+        }
+        assert_eq!(Arc::strong_count(&counter), 602);
+        drop(registry);
+        assert_eq!(Arc::strong_count(&counter), 2, "the registry leaked wakers");
     }
 
     #[test]
