@@ -142,7 +142,7 @@ impl Shared {
             drop(task);
             return;
         }
-        self.trace.wake(None, task.metadata().id());
+        self.trace.wake(None, || task.metadata().id());
         match self.push_global(task) {
             Ok(()) => self.wakep(),
             Err(task) => drop(task),
@@ -154,6 +154,7 @@ impl Shared {
     /// whether the push left more than one task for this P to run next (so
     /// another M may be needed): a yielder in a ring that was empty, or a
     /// `runnext` that displaced one to the LRQ.
+    #[inline]
     pub(crate) fn push_local(&self, p: usize, task: Task, yielded: bool) -> bool {
         let proc = &self.procs[p];
         let spill = |batch: SpillBatch<'_, Task>| self.spill(p, batch);

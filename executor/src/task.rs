@@ -360,6 +360,7 @@ impl<F, S: Owner> TaskFuture<'_, F, S> {
 
 impl<F: Future, S: Owner> TaskFuture<'_, F, S> {
     /// One poll of the user's future, with the current task id set.
+    #[inline]
     fn poll_inner(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -187,15 +187,17 @@ impl Recorder {
         self.record(p, task_id(task), Kind::Create);
     }
 
-    pub(crate) fn task_start(&self, _p: usize, task: Id) -> RunToken {
+    #[inline]
+    pub(crate) fn task_start(&self, _p: usize, task: impl FnOnce() -> Id) -> RunToken {
         RunToken(
             self.inner
                 .as_ref()
-                .map(|inner| (inner.start.elapsed().as_nanos() as u64, task_id(task))),
+                .map(|inner| (inner.start.elapsed().as_nanos() as u64, task_id(task()))),
         )
     }
 
     /// Whether events are being recorded.
+    #[inline]
     pub(crate) fn is_enabled(&self) -> bool {
         self.inner.is_some()
     }
@@ -214,8 +216,12 @@ impl Recorder {
 
     /// A wake of `task` on P `p` (or off any P when `None`: those go to the
     /// last P's ring and are drawn on a lane of their own).
-    pub(crate) fn wake(&self, p: Option<usize>, task: Id) {
+    /// Records a wake of the task `task()` names (called only when
+    /// recording, so a disabled trace costs one test).
+    #[inline]
+    pub(crate) fn wake(&self, p: Option<usize>, task: impl FnOnce() -> Id) {
         if let Some(inner) = &self.inner {
+            let task = task();
             let lane = p.unwrap_or(usize::MAX);
             let t = inner.start.elapsed().as_nanos() as u64;
             let ring = &inner.procs[p.unwrap_or(inner.procs.len() - 1)];

@@ -134,33 +134,38 @@ impl Reactor {
     ///
     /// assert!(std::ptr::eq(Reactor::get(), Reactor::get()));
     /// ```
+    #[inline]
     pub fn get() -> &'static Reactor {
-        REACTOR.get_or_init(|| {
-            let poller = match Poller::new() {
-                Ok(p) => p,
-                Err(e) => panic!("gmp-reactor: cannot create the OS poller (epoll/kqueue): {e}"),
-            };
-            let capacity = NonZeroUsize::new(EVENTS_CAPACITY).unwrap_or(NonZeroUsize::MIN);
-            Reactor {
-                poller,
-                poll: Mutex::new(PollState {
-                    events: Events::with_capacity(capacity),
-                    reported: Vec::new(),
-                    ready: Vec::new(),
-                    raw: epoll::Buffer::new(EVENTS_CAPACITY),
-                }),
-                sources: Mutex::new(HashMap::new()),
-                next_key: AtomicUsize::new(0),
-                timers: Mutex::new(Timers::new()),
-                timer_count: AtomicUsize::new(0),
-                io_waiters: sync::AtomicUsize::new(0),
-                notified: AtomicBool::new(false),
-                blocked: AtomicBool::new(false),
-                last_poll: AtomicU64::new(Reactor::now_nanos()),
-                owner: AtomicUsize::new(0),
-                driver: Driver::new(),
-            }
-        })
+        REACTOR.get_or_init(Reactor::new)
+    }
+
+    /// The reactor `get` makes, once.
+    #[cold]
+    fn new() -> Reactor {
+        let poller = match Poller::new() {
+            Ok(p) => p,
+            Err(e) => panic!("gmp-reactor: cannot create the OS poller (epoll/kqueue): {e}"),
+        };
+        let capacity = NonZeroUsize::new(EVENTS_CAPACITY).unwrap_or(NonZeroUsize::MIN);
+        Reactor {
+            poller,
+            poll: Mutex::new(PollState {
+                events: Events::with_capacity(capacity),
+                reported: Vec::new(),
+                ready: Vec::new(),
+                raw: epoll::Buffer::new(EVENTS_CAPACITY),
+            }),
+            sources: Mutex::new(HashMap::new()),
+            next_key: AtomicUsize::new(0),
+            timers: Mutex::new(Timers::new()),
+            timer_count: AtomicUsize::new(0),
+            io_waiters: sync::AtomicUsize::new(0),
+            notified: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            last_poll: AtomicU64::new(Reactor::now_nanos()),
+            owner: AtomicUsize::new(0),
+            driver: Driver::new(),
+        }
     }
 
     /// Polls for I/O events and fires due timers.
@@ -445,6 +450,7 @@ impl Reactor {
     ///     assert!(Reactor::get().has_waiters());
     /// });
     /// ```
+    #[inline]
     pub fn has_waiters(&self) -> bool {
         self.io_waiters.load(sync::Ordering::SeqCst) > 0
             || self.timer_count.load(Ordering::SeqCst) > 0

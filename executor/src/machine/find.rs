@@ -3,7 +3,7 @@
 
 use super::{Worker, RUNNEXT_STREAK, YIELD_INTERVAL};
 use crate::netpoll as reactor;
-use crate::proc::ProcStats;
+use crate::proc::{Proc, ProcStats};
 use crate::sched::Task;
 use crate::sched::GLOBAL_QUEUE_INTERVAL;
 use crate::sync::{fence, Ordering};
@@ -44,13 +44,13 @@ impl Worker {
     /// Steps 1–6: this P's own queues, the GRQ and the reactor.
     fn find_queued(&self, p: usize) -> Option<(Task, bool)> {
         let proc = &self.shared.procs[p];
-        if let Some(task) = self.fairness_check(p) {
+        if let Some(task) = self.fairness_check(p, proc) {
             return Some((task, false));
         }
-        if let Some(task) = self.yielder_due(p) {
+        if let Some(task) = Self::yielder_due(proc) {
             return Some((task, false));
         }
-        if let Some(task) = self.take_runnext(p) {
+        if let Some(task) = self.take_runnext(proc) {
             return Some((task, true));
         }
         if let Some(task) = proc.queue.pop_front() {
@@ -75,9 +75,9 @@ impl Worker {
     /// (`watch.rs`, which may rescue a task from it), one task from the GRQ,
     /// then the reactor, its tasks to the GRQ (the look and the reactor once
     /// per tick value: a runnext chain keeps the tick still).
-    fn fairness_check(&self, p: usize) -> Option<Task> {
+    fn fairness_check(&self, p: usize, proc: &Proc<Task>) -> Option<Task> {
         let shared = &*self.shared;
-        let tick = shared.procs[p].schedtick.load(Ordering::Relaxed);
+        let tick = proc.schedtick.load(Ordering::Relaxed);
         if tick % GLOBAL_QUEUE_INTERVAL != 0 {
             return None;
         }
@@ -100,8 +100,7 @@ impl Worker {
     }
 
     /// Step 2: a yielder that has waited `YIELD_INTERVAL` polls runs now.
-    fn yielder_due(&self, p: usize) -> Option<Task> {
-        let proc = &self.shared.procs[p];
+    fn yielder_due(proc: &Proc<Task>) -> Option<Task> {
         if proc.since_yielder.load(Ordering::Relaxed) < YIELD_INTERVAL {
             return None;
         }
@@ -113,8 +112,7 @@ impl Worker {
     /// `RUNNEXT_STREAK` times in a row and not once sysmon has seen the slice
     /// last 10 ms; otherwise, as Go does with a preempted goroutine, it goes
     /// to the GRQ.
-    fn take_runnext(&self, p: usize) -> Option<Task> {
-        let proc = &self.shared.procs[p];
+    fn take_runnext(&self, proc: &Proc<Task>) -> Option<Task> {
         let task = proc.queue.take_runnext()?;
         let streak = proc.runnext_streak.load(Ordering::Relaxed);
         // The preempt flag is read first: a swap on every take would be a

@@ -204,7 +204,7 @@ impl Worker {
         let seq = proc.state.enter_poll();
         self.in_poll.set(Some(seq));
         self.m.polling.store(true, Ordering::Relaxed);
-        let trace = shared.trace.task_start(p, task.metadata().id());
+        let trace = shared.trace.task_start(p, || task.metadata().id());
         let yielded = gmp_reactor::coop::with_budget(COOP_BUDGET, || task.run());
         if shared.trace.is_enabled() {
             let end = if yielded {

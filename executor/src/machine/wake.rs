@@ -78,6 +78,7 @@ pub(crate) fn schedule_local(
 
 impl Worker {
     /// Puts a woken task in this M's P (Go's `runqput` + `wakep`).
+    #[inline]
     fn schedule(&self, task: Task, yielded: bool) -> Result<(), Task> {
         if self.injecting.get() {
             self.batch.borrow_mut().push(task);
@@ -86,7 +87,7 @@ impl Worker {
         let Some(p) = self.p.get() else {
             return Err(task);
         };
-        self.shared.trace.wake(Some(p), task.metadata().id());
+        self.shared.trace.wake(Some(p), || task.metadata().id());
         let task = match self.defer_yielder(task, yielded) {
             Ok(()) => return Ok(()),
             Err(task) => task,
