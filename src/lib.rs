@@ -1,7 +1,7 @@
 //! gmp: Go's G-M-P scheduler for Rust futures.
 //!
-//! * **G** — tasks are stackless: a parked task is its future plus about 100
-//!   bytes of gmp (103 on x86-64, measured by `executor/tests/task_size.rs`),
+//! * **G** — tasks are stackless: a parked task is its future plus about 90
+//!   bytes of gmp (91 on x86-64, measured by `executor/tests/task_size.rs`),
 //!   not a 2 KB stack.
 //! * **M** — OS worker threads run tasks only while they hold a P.
 //! * **P** — `max_procs` scheduling contexts (GOMAXPROCS), each with a
