@@ -11,7 +11,7 @@
 //! tests below run workloads without timers or I/O.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -670,6 +670,104 @@ fn the_trace_has_a_lane_per_p_and_per_m_and_task_spans_of_each_end() {
         count(&trace, |k| matches!(k, EventKind::Other { .. })),
         0,
         "every event the runtime writes is one the reader knows"
+    );
+}
+
+/// A task woken by a non-blocking reactor poll of a busy M (the M runs a
+/// yielder, so it never blocks in the reactor; its own look at the reactor
+/// before the yielded ring finds the read readiness) has its wake in the
+/// trace. Those wakes bypass the schedule function, which records the
+/// others. In a child process: the reactor is one per process.
+#[test]
+fn a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace() {
+    let test = "a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace";
+    let path = temp_path(&format!("{test}.json"));
+    let _ = std::fs::remove_file(&path);
+    let id_path = temp_path(&format!("{test}.id"));
+    let out = child::run(
+        test,
+        &[
+            ("GMP_MAXPROCS", "1"),
+            ("GMP_TRACE", path.to_str().unwrap()),
+            ("OBSERVABILITY_ID_FILE", id_path.to_str().unwrap()),
+        ],
+        || {
+            let rt = Runtime::new().unwrap();
+            // The main thread only sleeps: a `block_on` would wait in the
+            // reactor and take the readiness itself.
+            let found = Arc::new(AtomicU64::new(0));
+            let found2 = found.clone();
+            drop(rt.spawn(async move {
+                let (mut ours, mut theirs) = gmp::net::UnixStream::pair().unwrap();
+                let reader = gmp::spawn(async move {
+                    let mut byte = [0u8; 1];
+                    futures::AsyncReadExt::read_exact(&mut theirs, &mut byte)
+                        .await
+                        .unwrap();
+                    gmp::task::id()
+                });
+                // Let the reader park, then keep the only P busy while the
+                // byte arrives.
+                for _ in 0..10 {
+                    gmp::yield_now().await;
+                }
+                futures::AsyncWriteExt::write_all(&mut ours, b"x")
+                    .await
+                    .unwrap();
+                while !reader.is_finished() {
+                    gmp::yield_now().await;
+                }
+                found2.store(reader.await.unwrap().as_u64(), Ordering::SeqCst);
+            }));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while found.load(Ordering::SeqCst) == 0 {
+                assert!(Instant::now() < deadline, "the reader never read its byte");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let id = found.load(Ordering::SeqCst);
+            // The parent's path: this process has another id.
+            let id_file = std::env::var("OBSERVABILITY_ID_FILE").unwrap();
+            std::fs::write(id_file, format!("{id:#x}")).unwrap();
+        },
+    );
+    assert!(
+        out.status.success(),
+        "the child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    let (json, reader) = (read(&path), read(&id_path));
+    let _ = (std::fs::remove_file(&path), std::fs::remove_file(&id_path));
+    let trace = gmp_trace::parse(&json).unwrap_or_else(|e| panic!("the trace does not parse: {e}"));
+    // The reader's poll that parked on the read, and its next one.
+    let polls: Vec<_> = trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Run { task, .. } if *task == reader))
+        .collect();
+    let parked = polls
+        .iter()
+        .position(|e| {
+            matches!(
+                e.kind,
+                EventKind::Run {
+                    end: End::Blocked,
+                    ..
+                }
+            )
+        })
+        .unwrap_or_else(|| panic!("the reader {reader} never parked: {polls:?}"));
+    let next = polls
+        .get(parked + 1)
+        .unwrap_or_else(|| panic!("the reader {reader} never ran again"));
+    let (from, to) = (polls[parked].end_time(), next.ts);
+    let woken = trace.events.iter().any(|e| {
+        matches!(&e.kind, EventKind::Wake { task: Some(t) } if *t == reader)
+            && (from..=to).contains(&e.ts)
+    });
+    assert!(
+        woken,
+        "the reader {reader} parked at {from} us and ran at {to} us with no wake in between"
     );
 }
 
