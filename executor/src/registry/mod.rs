@@ -72,29 +72,26 @@ impl Registry {
         let shard = (hint >> 6) % SHARDS;
         let mut guard = lock(&self.shards[shard]);
         let slab = &mut *guard;
-        slab.len += 1;
-        let full = Slot::new(waker, &mut slab.vtables);
         let index = match slab.free.pop() {
-            Some(index) => {
-                let index = index as usize;
-                let entry = slab.entries.get_mut(index);
-                debug_assert!(
-                    entry.as_ref().is_some_and(|slot| !slot.is_full()),
-                    "a free entry is occupied or out of bounds"
-                );
-                if let Some(entry) = entry {
-                    *entry = full;
-                }
-                index
-            }
+            Some(index) => index as usize,
             None => {
                 assert!(
                     slab.entries.len() < MAX_ENTRIES,
                     "gmp: more than 2^28 - 2 parked tasks in one registry shard"
                 );
-                slab.entries.push(full)
+                slab.entries.push(Slot::EMPTY)
             }
         };
+        // The waker is cloned into its slot only now, past every check, so
+        // a panic above leaks no clone.
+        match slab.entries.get_mut(index) {
+            Some(entry) => {
+                debug_assert!(!entry.is_full(), "a free registry entry is occupied");
+                *entry = Slot::new(waker, &mut slab.vtables);
+            }
+            None => unreachable!("a free registry index is out of bounds"),
+        }
+        slab.len += 1;
         (index << SHARD_BITS) | shard
     }
 
