@@ -676,8 +676,9 @@ fn the_trace_has_a_lane_per_p_and_per_m_and_task_spans_of_each_end() {
 /// A task woken by a non-blocking reactor poll of a busy M (the M runs a
 /// yielder, so it never blocks in the reactor; its own look at the reactor
 /// before the yielded ring finds the read readiness) has its wake in the
-/// trace. Those wakes bypass the schedule function, which records the
-/// others. In a child process: the reactor is one per process.
+/// trace: the schedule function's branch for such wakes (the M is
+/// injecting) recorded none. In a child process: the reactor is one per
+/// process.
 #[test]
 fn a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace() {
     let test = "a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace";

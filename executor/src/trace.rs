@@ -214,10 +214,10 @@ impl Recorder {
         }
     }
 
-    /// A wake of `task` on P `p` (or off any P when `None`: those go to the
-    /// last P's ring and are drawn on a lane of their own).
-    /// Records a wake of the task `task()` names (called only when
-    /// recording, so a disabled trace costs one test).
+    /// A wake of the task `task()` names, on P `p` (or off any P when
+    /// `None`: those go to the last P's ring and are drawn on a lane of
+    /// their own). `task` runs only while recording, so a disabled trace
+    /// costs one test.
     #[inline]
     pub(crate) fn wake(&self, p: Option<usize>, task: impl FnOnce() -> Id) {
         if let Some(inner) = &self.inner {

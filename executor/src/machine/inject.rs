@@ -38,7 +38,6 @@ impl Worker {
         if batch.is_empty() {
             return;
         }
-        self.trace_woken(&batch, |_| None);
         let n = batch.len();
         self.shared.push_global_batch(batch);
         let idle = self.shared.npidle.load(Ordering::SeqCst).min(n);
@@ -52,14 +51,9 @@ impl Worker {
         if batch.is_empty() {
             return None;
         }
-        let idle = self
-            .shared
-            .npidle
-            .load(Ordering::SeqCst)
-            .min(batch.len() - 1);
-        self.trace_woken(&batch, |i| (!(1..=idle).contains(&i)).then_some(p));
         let mut tasks = batch.drain(..);
         let first = tasks.next();
+        let idle = self.shared.npidle.load(Ordering::SeqCst).min(tasks.len());
         if idle > 0 {
             self.shared.push_global_batch(tasks.by_ref().take(idle));
             self.shared.start_idle(idle);
@@ -79,18 +73,6 @@ impl Worker {
         }
         self.injecting.set(false);
         std::mem::take(&mut *self.batch.borrow_mut())
-    }
-
-    /// Records the wake of each task of `batch` (if the trace is on), in
-    /// the lane `lane(i)` gives the `i`th: its P, or `None` for the GRQ.
-    /// These wakes bypass the schedule function, which records the others.
-    fn trace_woken(&self, batch: &[Task], lane: impl Fn(usize) -> Option<usize>) {
-        let trace = &self.shared.trace;
-        if trace.is_enabled() {
-            for (i, task) in batch.iter().enumerate() {
-                trace.wake(lane(i), || task.metadata().id());
-            }
-        }
     }
 
     /// Spreads tasks woken by a blocking reactor poll; the first goes to

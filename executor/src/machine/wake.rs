@@ -80,14 +80,16 @@ impl Worker {
     /// Puts a woken task in this M's P (Go's `runqput` + `wakep`).
     #[inline]
     fn schedule(&self, task: Task, yielded: bool) -> Result<(), Task> {
-        if self.injecting.get() {
-            self.batch.borrow_mut().push(task);
-            return Ok(());
-        }
         let Some(p) = self.p.get() else {
             return Err(task);
         };
         self.shared.trace.wake(Some(p), || task.metadata().id());
+        // A wake from this M's own reactor poll (it holds its P throughout):
+        // `inject` hands the batch out.
+        if self.injecting.get() {
+            self.batch.borrow_mut().push(task);
+            return Ok(());
+        }
         let task = match self.defer_yielder(task, yielded) {
             Ok(()) => return Ok(()),
             Err(task) => task,
