@@ -59,6 +59,8 @@ pub mod chan;
 mod clock_driver;
 mod config;
 mod context;
+#[cfg(all(test, not(gmp_loom)))]
+mod counting_waker;
 mod enter;
 mod global;
 mod global_queue;

@@ -4,32 +4,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use futures::future::FusedFuture;
 use futures::StreamExt;
 
 use super::{bounded, RecvError, SendError, TryRecvError, TrySendError};
-
-/// A waker that counts its wakes.
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counter() -> (Arc<Counter>, Waker) {
-    let c = Arc::new(Counter(AtomicUsize::new(0)));
-    (c.clone(), Waker::from(c))
-}
-
-fn wakes(c: &Counter) -> usize {
-    c.0.load(Ordering::SeqCst)
-}
+use crate::counting_waker::counter;
 
 fn poll<F: Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(waker))
@@ -51,9 +32,9 @@ fn unbuffered_send_parks_until_a_receiver_comes() {
         poll(&mut recv, &rw).is_pending(),
         "the value stays with the sender"
     );
-    assert_eq!(wakes(&sc), 1, "the parked receiver woke the parked sender");
+    assert_eq!(sc.wakes(), 1, "the parked receiver woke the parked sender");
     assert_eq!(poll(&mut send, &sw), Poll::Ready(Ok(())));
-    assert_eq!(wakes(&rc), 1, "the hand-off woke the receiver");
+    assert_eq!(rc.wakes(), 1, "the hand-off woke the receiver");
     assert_eq!(poll(&mut recv, &rw), Poll::Ready(Ok(1)));
     assert!(send.is_terminated() && recv.is_terminated());
     drop((send, recv));
@@ -71,7 +52,7 @@ fn a_parked_receiver_gets_the_value_directly() {
         Ok(()),
         "a receiver waits: try_send succeeds"
     );
-    assert_eq!(wakes(&rc), 1);
+    assert_eq!(rc.wakes(), 1);
     assert_eq!(
         tx.len(),
         0,
@@ -92,7 +73,7 @@ fn buffered_channel_is_fifo_and_bounded() {
     let mut send = tx.send(3);
     assert!(poll(&mut send, &sw).is_pending(), "full: the send parks");
     assert_eq!(rx.try_recv(), Ok(0));
-    assert_eq!(wakes(&sc), 1, "taking a value woke the parked sender");
+    assert_eq!(sc.wakes(), 1, "taking a value woke the parked sender");
     assert_eq!(poll(&mut send, &sw), Poll::Ready(Ok(())));
     let rest: Vec<i32> = (0..3).map(|_| rx.try_recv().unwrap()).collect();
     assert_eq!(rest, [1, 2, 3]);
@@ -127,12 +108,12 @@ fn a_woken_sender_dropped_unpolled_passes_the_wake_on() {
     let mut recv = rx.recv();
     assert!(poll(&mut recv, &rw).is_pending());
     assert_eq!(
-        (wakes(&c1), wakes(&c2)),
+        (c1.wakes(), c2.wakes()),
         (1, 0),
         "the oldest sender is told"
     );
     drop(s1);
-    assert_eq!(wakes(&c2), 1, "the wake-up went on to the next sender");
+    assert_eq!(c2.wakes(), 1, "the wake-up went on to the next sender");
     assert_eq!(poll(&mut s2, &w2), Poll::Ready(Ok(())));
     assert_eq!(poll(&mut recv, &rw), Poll::Ready(Ok(2)));
 }
@@ -146,9 +127,9 @@ fn a_value_handed_to_a_dropped_receiver_goes_to_the_next_one() {
     assert!(poll(&mut r1, &w1).is_pending());
     assert!(poll(&mut r2, &w2).is_pending());
     tx.try_send(7).unwrap(); // into r1's slot
-    assert_eq!(wakes(&c2), 0);
+    assert_eq!(c2.wakes(), 0);
     drop(r1); // lost a select!: the value goes on to r2
-    assert_eq!(wakes(&c2), 1);
+    assert_eq!(c2.wakes(), 1);
     assert_eq!(poll(&mut r2, &w2), Poll::Ready(Ok(7)));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "exactly once");
 }
@@ -176,7 +157,7 @@ fn close_gives_parked_senders_their_values_and_drains_for_receivers() {
     assert!(poll(&mut send, &sw).is_pending());
     assert!(rx.close());
     assert!(!tx.close(), "only the first close closes");
-    assert_eq!(wakes(&sc), 1);
+    assert_eq!(sc.wakes(), 1);
     assert_eq!(poll(&mut send, &sw), Poll::Ready(Err(SendError(2))));
     assert_eq!(
         rx.try_recv(),
@@ -193,7 +174,7 @@ fn close_wakes_parked_receivers() {
     let mut recv = rx.recv();
     assert!(poll(&mut recv, &rw).is_pending());
     drop(tx); // the last sender closes
-    assert_eq!(wakes(&rc), 1);
+    assert_eq!(rc.wakes(), 1);
     assert_eq!(poll(&mut recv, &rw), Poll::Ready(Err(RecvError)));
 }
 

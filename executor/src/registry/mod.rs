@@ -159,23 +159,8 @@ impl Registry {
 #[cfg(all(test, not(gmp_loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::counting_waker::counter;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    /// A waker that counts its wakes.
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Counter>, Waker) {
-        let c = Arc::new(Counter(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
 
     #[test]
     fn a_registry_dropped_with_parked_wakers_releases_them() {
@@ -202,11 +187,7 @@ mod tests {
         registry.remove(old_key);
         assert_eq!(registry.len(), 1, "the stale key removed a later entry");
         registry.wake(later_key);
-        assert_eq!(
-            later.0.load(Ordering::SeqCst),
-            1,
-            "the later task was not woken"
-        );
+        assert_eq!(later.wakes(), 1, "the later task was not woken");
     }
 
     #[test]
@@ -216,11 +197,7 @@ mod tests {
         let key = registry.insert(&waker, 0);
         registry.remove(key);
         registry.wake(key);
-        assert_eq!(
-            first.0.load(Ordering::SeqCst),
-            0,
-            "a removed entry was woken"
-        );
+        assert_eq!(first.wakes(), 0, "a removed entry was woken");
         let (_, other) = counter();
         assert_eq!(
             registry.insert(&other, 0),
@@ -239,7 +216,7 @@ mod tests {
         let taken = registry.take_all();
         assert_eq!(taken.len(), 99, "take_all lost or duplicated a waker");
         taken.into_iter().for_each(Waker::wake);
-        assert_eq!(c.0.load(Ordering::SeqCst), 99);
+        assert_eq!(c.wakes(), 99);
         assert!(
             registry.take_all().is_empty(),
             "take_all left wakers behind"

@@ -107,24 +107,13 @@ impl Slot {
 #[cfg(all(test, not(gmp_loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::counting_waker::counter;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    /// A waker that counts its wakes.
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn a_slot_is_12_bytes_and_owns_exactly_one_clone() {
         assert_eq!(std::mem::size_of::<Slot>(), 12);
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (counter, waker) = counter();
         let mut vtables = Vtables::default();
         let mut slot = Slot::new(&waker, &mut vtables);
         assert!(slot.is_full());
@@ -133,7 +122,7 @@ mod tests {
             .clone_waker(&vtables)
             .expect("a full slot gave no waker");
         clone.wake();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.wakes(), 1);
         assert_eq!(
             Arc::strong_count(&counter),
             3,
@@ -153,8 +142,8 @@ mod tests {
 
     #[test]
     fn wakers_of_two_kinds_keep_their_own_vtables() {
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        let (counting, noop) = (Waker::from(counter.clone()), Waker::noop().clone());
+        let (counter, counting) = counter();
+        let noop = Waker::noop().clone();
         let mut vtables = Vtables::default();
         let slots = [
             Slot::new(&counting, &mut vtables),
@@ -165,6 +154,6 @@ mod tests {
         let mut slots = slots.map(|mut slot| slot.take(&vtables).expect("an empty slot"));
         assert!(slots[1].data() == noop.data() && slots[2].data() == counting.data());
         slots.iter_mut().for_each(|w| w.wake_by_ref());
-        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+        assert_eq!(counter.wakes(), 2);
     }
 }
