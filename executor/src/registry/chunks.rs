@@ -14,26 +14,26 @@ pub(super) const CHUNK: usize = 256;
 /// allocator that keeps freed pages, as mimalloc does, still counts in the
 /// process's peak memory.
 pub(super) struct Chunks<T> {
-    /// The chunks, filled in order: all are full but the last. The first
-    /// grows as a `Vec` does, so a registry with few parked tasks stays
-    /// small; the others are allocated with their full capacity.
+    /// The chunks, filled in order: all are full but the last, which is
+    /// never empty. The first grows as a `Vec` does, so a registry with few
+    /// parked tasks stays small; the others are allocated with their full
+    /// capacity.
     chunks: Vec<Vec<T>>,
-    /// Entries pushed so far.
-    len: usize,
 }
 
 impl<T> Default for Chunks<T> {
     fn default() -> Self {
-        Chunks {
-            chunks: Vec::new(),
-            len: 0,
-        }
+        Chunks { chunks: Vec::new() }
     }
 }
 
 impl<T> Chunks<T> {
+    /// Entries pushed so far.
     pub(super) fn len(&self) -> usize {
-        self.len
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
+            None => 0,
+        }
     }
 
     pub(super) fn get(&self, index: usize) -> Option<&T> {
@@ -46,16 +46,20 @@ impl<T> Chunks<T> {
 
     /// Appends `entry`; returns its index.
     pub(super) fn push(&mut self, entry: T) -> usize {
-        let index = self.len;
-        if index % CHUNK == 0 {
-            let capacity = if index == 0 { 0 } else { CHUNK };
-            self.chunks.push(Vec::with_capacity(capacity));
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
+            last => {
+                let capacity = if last.is_none() { 0 } else { CHUNK };
+                let mut chunk = Vec::with_capacity(capacity);
+                chunk.push(entry);
+                self.chunks.push(chunk);
+            }
         }
-        if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push(entry);
-        }
-        self.len += 1;
-        index
+        self.len() - 1
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
     }
 
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {

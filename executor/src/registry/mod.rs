@@ -44,8 +44,6 @@ struct Slab {
     vtables: Vtables,
     /// Indices of the free entries.
     free: Vec<u32>,
-    /// Entries holding a waker.
-    len: usize,
 }
 
 impl Drop for Slab {
@@ -91,7 +89,6 @@ impl Registry {
             }
             None => unreachable!("a free registry index is out of bounds"),
         }
-        slab.len += 1;
         (index << SHARD_BITS) | shard
     }
 
@@ -106,9 +103,6 @@ impl Registry {
                 return;
             };
             let waker = entry.take(&slab.vtables);
-            if waker.is_some() {
-                slab.len -= 1;
-            }
             // `index < entries.len() <= u32::MAX` (checked at insert).
             slab.free.push(index as u32);
             waker
@@ -134,7 +128,8 @@ impl Registry {
     /// Number of parked tasks. A snapshot.
     #[cfg_attr(any(not(test), gmp_loom), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len).sum()
+        let full = |slab: &Slab| slab.entries.iter().filter(|slot| slot.is_full()).count();
+        self.shards.iter().map(|s| full(&lock(s))).sum()
     }
 
     /// Takes every waker out, leaving the registry empty. The keys stay
@@ -144,7 +139,6 @@ impl Registry {
         for shard in self.shards.iter() {
             let mut guard = lock(shard);
             let slab = &mut *guard;
-            slab.len = 0;
             let vtables = &slab.vtables;
             all.extend(
                 slab.entries
