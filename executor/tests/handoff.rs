@@ -1,7 +1,7 @@
 //! Hand-off: an M blocked inside a poll loses its P to another M.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gmp_executor::{block_in_place, spawn, spawn_blocking, Runtime};
@@ -11,12 +11,23 @@ fn one_proc() -> Runtime {
     Runtime::builder().max_procs(1).build().unwrap()
 }
 
+/// How long a blocker waits for the ticker before it gives up. Only a broken
+/// hand-off gets there (the ticker cannot run until the blocker lets go of
+/// its P), and then the test fails on the order instead of hanging.
+const GIVE_UP: Duration = Duration::from_secs(60);
+
 /// On one P, a ticker (100 × 1 ms sleeps) starts first; then a task blocks
-/// its M with `block`. The ticker must finish first: its P was handed off.
-fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> Runtime {
+/// its M with `block` until the ticker has finished (`block` is given the
+/// receiver the ticker signals on, and must return once it is signalled).
+/// The ticker can finish only if the blocked poll's P went to another M, so
+/// the order says whether it did, however slow the machine is.
+fn ticker_finishes_before_the_blocker(
+    block: impl FnOnce(mpsc::Receiver<()>) + Send + 'static,
+) -> Runtime {
     let rt = one_proc();
     let order = Arc::new(Mutex::new(Vec::new()));
     let (o1, o2) = (order.clone(), order.clone());
+    let (done_tx, done_rx) = mpsc::channel();
     rt.block_on(async move {
         let (started_tx, started_rx) = futures::channel::oneshot::channel();
         let ticker = spawn(async move {
@@ -27,10 +38,11 @@ fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> 
                 sleep(Duration::from_millis(1)).await;
             }
             o1.lock().unwrap().push("ticker");
+            let _ = done_tx.send(());
         });
         started_rx.await.expect("the ticker started");
         let blocker = spawn(async move {
-            block();
+            block(done_rx);
             o2.lock().unwrap().push("blocker");
         });
         ticker.await.unwrap();
@@ -46,7 +58,9 @@ fn ticker_finishes_before_the_blocker(block: impl FnOnce() + Send + 'static) -> 
 
 #[test]
 fn blocked_poll_loses_its_proc() {
-    let rt = ticker_finishes_before_the_blocker(|| std::thread::sleep(Duration::from_millis(1500)));
+    let rt = ticker_finishes_before_the_blocker(|done| {
+        let _ = done.recv_timeout(GIVE_UP);
+    });
     assert!(
         rt.metrics().proc(0).handoffs() >= 1,
         "sysmon must count the handoff"
@@ -55,9 +69,9 @@ fn blocked_poll_loses_its_proc() {
 
 #[test]
 fn spinning_poll_loses_its_proc() {
-    let rt = ticker_finishes_before_the_blocker(|| {
-        let until = Instant::now() + Duration::from_millis(300);
-        while Instant::now() < until {
+    let rt = ticker_finishes_before_the_blocker(|done| {
+        let until = Instant::now() + GIVE_UP;
+        while done.try_recv().is_err() && Instant::now() < until {
             std::hint::spin_loop();
         }
     });
@@ -66,8 +80,10 @@ fn spinning_poll_loses_its_proc() {
 
 #[test]
 fn block_in_place_hands_the_proc_off_at_once() {
-    let rt = ticker_finishes_before_the_blocker(|| {
-        block_in_place(|| std::thread::sleep(Duration::from_millis(300)))
+    let rt = ticker_finishes_before_the_blocker(|done| {
+        block_in_place(|| {
+            let _ = done.recv_timeout(GIVE_UP);
+        })
     });
     assert!(rt.metrics().proc(0).handoffs() >= 1);
 }
