@@ -150,17 +150,23 @@ fn an_always_ready_socket_cannot_monopolise_a_p() {
         }
     });
     let reader_stop = stop.clone();
+    let (reading_tx, reading_rx) = std::sync::mpsc::channel();
     let reader = rt.spawn(async move {
         let mut buf = [0u8; 16];
         let mut reads = 0u64;
         while !reader_stop.load(Ordering::Relaxed) {
             a.read_exact(&mut buf).await.unwrap();
             reads += 1;
+            if reads == 1 {
+                let _ = reading_tx.send(());
+            }
         }
         reads
     });
-    // Give the reader the P first.
-    std::thread::sleep(Duration::from_millis(20));
+    // Give the reader the P first: it has read, and reads on.
+    reading_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the reader never read");
     let other = rt.block_on(rt.spawn(async { "ran" })).unwrap();
     stop.store(true, Ordering::Relaxed);
     assert_eq!(other, "ran");

@@ -10,8 +10,10 @@
 //! left with nobody polling when that runtime goes away. The in-process
 //! tests below run workloads without timers or I/O.
 
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -486,26 +488,37 @@ fn polls_count_every_poll_of_every_task() {
     assert!(m.spinning_threads() <= m.threads());
 }
 
+/// One task fills its own P's LRQ (128 tasks: no spill) with computations;
+/// the other P has nothing but what it steals. Each computation goes on
+/// until the runtime has counted a steal, so the steal comes however late a
+/// loaded machine runs the second M; a runtime that never steals ends them
+/// at the 60 s give-up, and the caller's assertions fail.
+fn computations_until_a_steal(rt: &Runtime) {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    rt.block_on(rt.spawn(async move {
+        let hs: Vec<_> = (0..128)
+            .map(|_| {
+                gmp::spawn(async move {
+                    spin(Duration::from_micros(300));
+                    while sum(&gmp::Handle::current().metrics(), |p| p.steals()) == 0
+                        && Instant::now() < give_up
+                    {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    }))
+    .unwrap();
+}
+
 #[test]
 fn an_idle_proc_steals_from_a_busy_one() {
     let rt = runtime(2);
-    // One task fills its own P's LRQ (128 tasks: no spill) with computations;
-    // the other P has nothing but what it steals. Retry a few times in case
-    // a loaded machine ran the second M too late.
-    for _ in 0..5 {
-        rt.block_on(rt.spawn(async {
-            let hs: Vec<_> = (0..128)
-                .map(|_| gmp::spawn(async { spin(Duration::from_micros(300)) }))
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-        }))
-        .unwrap();
-        if sum(&rt.metrics(), |p| p.steals()) > 0 {
-            break;
-        }
-    }
+    computations_until_a_steal(&rt);
     let m = rt.metrics();
     let (steals, stolen) = (sum(&m, |p| p.steals()), sum(&m, |p| p.stolen()));
     assert!(
@@ -524,9 +537,16 @@ fn an_idle_proc_steals_from_a_busy_one() {
     assert!(stolen >= steals);
 }
 
+/// One P and no sysmon: nothing but the spawning poll touches the LRQ (a
+/// P taken from that poll, when a loaded machine stalls it for 10 ms,
+/// would drain the LRQ on another M and send the spawns to the GRQ).
 #[test]
 fn a_full_lrq_spills_to_the_grq() {
-    let rt = runtime(1);
+    let rt = Runtime::builder()
+        .max_procs(1)
+        .sysmon(false)
+        .build()
+        .unwrap();
     rt.block_on(rt.spawn(async {
         // 1,000 spawns without yielding: the 256-slot LRQ overflows.
         let hs: Vec<_> = (0..1000).map(|i| gmp::spawn(async move { i })).collect();
@@ -559,13 +579,15 @@ fn block_in_place_counts_a_handoff() {
 // The execution trace
 // ---------------------------------------------------------------------------
 
-/// Runs `f` on a runtime of `procs` Ps that records a trace, drops the
-/// runtime (which writes the file) and parses it.
-fn traced(name: &str, procs: usize, f: impl FnOnce(&Runtime)) -> Trace {
+/// Runs `f` on a runtime of `procs` Ps (with sysmon or without) that
+/// records a trace, drops the runtime (which writes the file) and parses
+/// it.
+fn traced(name: &str, procs: usize, sysmon: bool, f: impl FnOnce(&Runtime)) -> Trace {
     let path = temp_path(name);
     let _ = std::fs::remove_file(&path);
     let rt = Runtime::builder()
         .max_procs(procs)
+        .sysmon(sysmon)
         .trace(&path)
         .build()
         .unwrap();
@@ -700,16 +722,28 @@ fn a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace() {
             let found2 = found.clone();
             drop(rt.spawn(async move {
                 let (mut ours, mut theirs) = gmp::net::UnixStream::pair().unwrap();
+                let parked = Arc::new(AtomicBool::new(false));
+                let parked2 = parked.clone();
                 let reader = gmp::spawn(async move {
                     let mut byte = [0u8; 1];
-                    futures::AsyncReadExt::read_exact(&mut theirs, &mut byte)
-                        .await
-                        .unwrap();
+                    let mut read = futures::AsyncReadExt::read_exact(&mut theirs, &mut byte);
+                    // Says when a poll of the read returned `Pending`.
+                    std::future::poll_fn(|cx| {
+                        let polled = Pin::new(&mut read).poll(cx);
+                        if polled.is_pending() {
+                            parked2.store(true, Ordering::SeqCst);
+                        }
+                        polled
+                    })
+                    .await
+                    .unwrap();
                     gmp::task::id()
                 });
-                // Let the reader park, then keep the only P busy while the
-                // byte arrives.
-                for _ in 0..10 {
+                // Let the reader park (however late it runs), then keep the
+                // only P busy while the byte arrives.
+                let give_up = Instant::now() + Duration::from_secs(30);
+                while !parked.load(Ordering::SeqCst) {
+                    assert!(Instant::now() < give_up, "the reader never parked");
                     gmp::yield_now().await;
                 }
                 futures::AsyncWriteExt::write_all(&mut ours, b"x")
@@ -774,23 +808,8 @@ fn a_task_woken_by_a_busy_ms_reactor_poll_has_its_wake_in_the_trace() {
 
 #[test]
 fn a_steal_in_the_trace_names_the_victim_p() {
-    let trace = traced("steal.json", 2, |rt| {
-        // As in `an_idle_proc_steals_from_a_busy_one`.
-        for _ in 0..5 {
-            rt.block_on(rt.spawn(async {
-                let hs: Vec<_> = (0..128)
-                    .map(|_| gmp::spawn(async { spin(Duration::from_micros(300)) }))
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            }))
-            .unwrap();
-            if sum(&rt.metrics(), |p| p.steals()) > 0 {
-                break;
-            }
-        }
-    });
+    // As in `an_idle_proc_steals_from_a_busy_one`.
+    let trace = traced("steal.json", 2, true, computations_until_a_steal);
     let steals: Vec<_> = trace
         .events
         .iter()
@@ -809,8 +828,9 @@ fn a_steal_in_the_trace_names_the_victim_p() {
 
 #[test]
 fn a_spill_is_in_the_trace() {
-    // One P, so no thief keeps the LRQ from filling up.
-    let trace = traced("spill.json", 1, |rt| {
+    // One P, so no thief keeps the LRQ from filling up, and no sysmon, so
+    // no other M drains it (as in `a_full_lrq_spills_to_the_grq`).
+    let trace = traced("spill.json", 1, false, |rt| {
         rt.block_on(rt.spawn(async {
             let hs: Vec<_> = (0..300).map(|i| gmp::spawn(async move { i })).collect();
             for h in hs {
@@ -831,7 +851,7 @@ fn a_spill_is_in_the_trace() {
 #[test]
 fn a_handoff_is_in_the_trace_with_the_m_that_lost_the_p() {
     let trace =
-        traced("handoff.json", 1, |rt| {
+        traced("handoff.json", 1, true, |rt| {
             rt.block_on(rt.spawn(async {
                 gmp::block_in_place(|| std::thread::sleep(Duration::from_millis(1)))
             }))
@@ -883,7 +903,7 @@ fn idle_ms_are_in_the_trace_parked_or_in_the_reactor() {
 #[test]
 fn a_full_ring_drops_events_and_the_trace_says_so() {
     // One P: every create and every poll goes to P0's ring of 65,536 events.
-    let trace = traced("overflow.json", 1, |rt| {
+    let trace = traced("overflow.json", 1, true, |rt| {
         rt.block_on(rt.spawn(async {
             for _ in 0..10 {
                 let hs: Vec<_> = (0..5000).map(|i| gmp::spawn(async move { i })).collect();

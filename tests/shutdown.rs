@@ -15,9 +15,9 @@ impl Drop for Dropped {
     }
 }
 
-/// Waits up to 10 s for `cond`, then fails with `what`.
+/// Waits up to 60 s for `cond`, then fails with `what`.
 fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !cond() {
         assert!(Instant::now() < deadline, "{what}");
         std::thread::sleep(Duration::from_millis(1));

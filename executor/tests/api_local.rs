@@ -63,7 +63,7 @@ fn pending_local_tasks_are_cancelled_on_the_block_on_thread_when_it_returns() {
         Some(t)
     });
     let handle = handle.unwrap();
-    let dropped_on = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let dropped_on = rx.recv_timeout(Duration::from_secs(60)).unwrap();
     assert_eq!(dropped_on, std::thread::current().id());
     assert!(futures::executor::block_on(handle)
         .unwrap_err()

@@ -1,10 +1,10 @@
 //! Hand-off: an M blocked inside a poll loses its P to another M.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use gmp_executor::{block_in_place, spawn, spawn_blocking, Runtime};
+use gmp_executor::{block_in_place, spawn, spawn_blocking, Handle, Runtime};
 use gmp_reactor::time::sleep;
 
 fn one_proc() -> Runtime {
@@ -88,19 +88,38 @@ fn block_in_place_hands_the_proc_off_at_once() {
     assert!(rt.metrics().proc(0).handoffs() >= 1);
 }
 
+/// How many of the 64 blocking closures below must run at once.
+const OVERLAP: usize = 32;
+
+/// 64 blocking closures, each of which waits until [`OVERLAP`] of them run
+/// at once (or the shared give-up passes): a pool that runs them in
+/// parallel gets there however slowly it starts its threads; one that runs
+/// them a few at a time stays below, and the test fails on the peak once
+/// the give-up has passed.
 #[test]
 fn spawn_blocking_runs_closures_in_parallel() {
     let rt = Runtime::builder().max_procs(1).build().unwrap();
     let running = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let give_up = Instant::now() + GIVE_UP;
     let results = rt.block_on(async {
         let handles: Vec<_> = (0..64)
             .map(|i| {
                 let (running, peak) = (running.clone(), peak.clone());
                 spawn_blocking(move || {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                    peak.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(100));
+                    let (max, overlapped) = &*peak;
+                    let mut max = max.lock().unwrap();
+                    *max = (*max).max(now);
+                    overlapped.notify_all();
+                    while *max < OVERLAP {
+                        let left = give_up.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        max = overlapped.wait_timeout(max, left).unwrap().0;
+                    }
+                    drop(max);
                     running.fetch_sub(1, Ordering::SeqCst);
                     i
                 })
@@ -113,10 +132,10 @@ fn spawn_blocking_runs_closures_in_parallel() {
         out
     });
     assert_eq!(results, (0..64).collect::<Vec<_>>());
+    let peak = *peak.0.lock().unwrap();
     assert!(
-        peak.load(Ordering::SeqCst) >= 32,
-        "64 blocking sleeps must overlap (peak concurrency {})",
-        peak.load(Ordering::SeqCst)
+        peak >= OVERLAP,
+        "64 blocking closures must overlap (peak concurrency {peak} within {GIVE_UP:?})"
     );
 }
 
@@ -130,19 +149,42 @@ fn spawn_blocking_gives_the_panic() {
     assert_eq!(rt.block_on(spawn_blocking(|| 5)).unwrap(), 5);
 }
 
+/// Waits until every M of the runtime is idle (parked, or blocked in the
+/// reactor), at most [`GIVE_UP`]: the M whose poll just ended is back in
+/// the idle list, however late a loaded machine ran it there.
+fn until_every_m_is_idle(handle: &Handle) {
+    let give_up = Instant::now() + GIVE_UP;
+    loop {
+        let m = handle.metrics();
+        if m.idle_threads() == m.threads() {
+            return;
+        }
+        assert!(Instant::now() < give_up, "the Ms never all went idle");
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// 1,000 `block_in_place` polls and 5 polls that block their thread, one
+/// after the other on one P: each hands the P to another M, which must be
+/// an idle M reused, not a new one. Before each poll every M is idle again,
+/// so an M the OS had not yet run back to the idle list (on a loaded
+/// machine) cannot pass for one that was not reused.
 #[test]
 fn threads_are_reused_across_many_blocking_polls() {
     let rt = one_proc();
+    let handle = rt.handle();
     rt.block_on(async {
         for _ in 0..1000 {
             spawn(async { block_in_place(|| std::thread::sleep(Duration::from_micros(50))) })
                 .await
                 .unwrap();
+            until_every_m_is_idle(&handle);
         }
         for _ in 0..5 {
             spawn(async { std::thread::sleep(Duration::from_millis(15)) })
                 .await
                 .unwrap();
+            until_every_m_is_idle(&handle);
         }
     });
     let m = rt.metrics();
@@ -230,23 +272,31 @@ fn a_yield_after_block_in_place_runs_again() {
 }
 
 /// A task whose polls block its M and then yield, next to a task that keeps
-/// the P's queue busy: sysmon takes the P during the blocking poll, so the
-/// yield (kept until the poll is over) finds the P gone at `exit_poll` and
-/// goes to the GRQ. Both tasks finish.
+/// the P's queue busy: each blocking poll lasts until the busy task has run
+/// again, which it can only do once sysmon has taken the P, so the yield
+/// (kept until the poll is over) finds the P gone at `exit_poll` and goes
+/// to the GRQ. Both tasks finish. (A hand-off that never comes ends the
+/// waits at the give-up, and the test fails on the count.)
 #[test]
 fn a_yield_from_a_poll_that_lost_its_proc_runs_again() {
     let rt = one_proc();
     rt.block_on(async {
         let stop = Arc::new(AtomicUsize::new(0));
-        let stop2 = stop.clone();
+        let busy_polls = Arc::new(AtomicUsize::new(0));
+        let (stop2, polls2) = (stop.clone(), busy_polls.clone());
         let busy = spawn(async move {
             while stop2.load(Ordering::Relaxed) == 0 {
+                polls2.fetch_add(1, Ordering::Relaxed);
                 gmp_executor::yield_now().await;
             }
         });
         let blocker = spawn(async move {
+            let give_up = Instant::now() + GIVE_UP;
             for _ in 0..10 {
-                std::thread::sleep(Duration::from_millis(20));
+                let before = busy_polls.load(Ordering::Relaxed);
+                while busy_polls.load(Ordering::Relaxed) == before && Instant::now() < give_up {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 gmp_executor::yield_now().await;
             }
             stop.store(1, Ordering::Relaxed);

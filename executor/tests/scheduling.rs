@@ -196,22 +196,27 @@ fn grq_batch_is_capped_at_128() {
     );
 }
 
+/// 64 computing tasks spawned onto one P, the other P idle. Each task
+/// computes until tasks have run on two threads: with sysmon off, only a
+/// steal by the idle P can get one onto a second thread, so the tasks wait
+/// for it however late a loaded machine runs the second M (and give up
+/// after 60 s, failing the test, if it never steals).
 #[test]
 fn idle_proc_steals_from_a_busy_one() {
     let rt = runtime(2);
     let threads = Arc::new(Mutex::new(std::collections::HashSet::new()));
     let t = threads.clone();
+    let give_up = Instant::now() + Duration::from_secs(60);
     rt.block_on(rt.spawn(async move {
         let handles: Vec<_> = (0..64)
             .map(|_| {
                 let t = t.clone();
                 spawn(async move {
-                    // Long enough that the other P finds the queue full.
-                    let until = Instant::now() + Duration::from_micros(300);
-                    while Instant::now() < until {
+                    t.lock().unwrap().insert(std::thread::current().id());
+                    // Until the other P has taken tasks from this one.
+                    while t.lock().unwrap().len() < 2 && Instant::now() < give_up {
                         std::hint::spin_loop();
                     }
-                    t.lock().unwrap().insert(std::thread::current().id());
                 })
             })
             .collect();

@@ -8,8 +8,9 @@
 //! binary so that no other test allocates meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Counting;
 
@@ -19,10 +20,28 @@ static RECORDING: AtomicBool = AtomicBool::new(false);
 /// tasks and are not recorded).
 static BY_SIZE: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
 
+thread_local! {
+    /// Set while the test's thread waits for the tasks to park: its own
+    /// allocations then (metrics snapshots, as many as the wait takes) are
+    /// not the tasks' and are not recorded.
+    static UNRECORDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with this thread's allocations left out of the record.
+fn unrecorded<T>(f: impl FnOnce() -> T) -> T {
+    UNRECORDED.with(|u| u.set(true));
+    let out = f();
+    UNRECORDED.with(|u| u.set(false));
+    out
+}
+
 // SAFETY: defers to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if RECORDING.load(Ordering::Relaxed) && layout.size() < BY_SIZE.len() {
+        if RECORDING.load(Ordering::Relaxed)
+            && layout.size() < BY_SIZE.len()
+            && !UNRECORDED.try_with(Cell::get).unwrap_or(false)
+        {
             BY_SIZE[layout.size()].fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as ours.
@@ -55,8 +74,16 @@ fn a_parked_task_costs_at_most_92_bytes_plus_its_future() {
     for _ in 0..TASKS {
         handles.push(rt.spawn(park()));
     }
-    // Let every task run once and park (its waker goes to the registry).
-    std::thread::sleep(Duration::from_millis(200));
+    // Let every task run once and park (its waker goes to the registry):
+    // all polled, then the P idle, so the last poll is over too. Waited
+    // for, not slept on: what is recorded is the same on any machine.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let all_parked =
+        || rt.metrics().proc(0).polls() >= TASKS as u64 && rt.metrics().idle_procs() == 1;
+    while !unrecorded(all_parked) {
+        assert!(Instant::now() < give_up, "the tasks never all parked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     RECORDING.store(false, Ordering::SeqCst);
     let task_size = (0..BY_SIZE.len())
         .find(|&size| BY_SIZE[size].load(Ordering::Relaxed) >= TASKS)

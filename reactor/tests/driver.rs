@@ -46,6 +46,22 @@ fn arm(sleep: &mut Sleep, w: &Waker) {
         .is_pending());
 }
 
+/// A sleep of `d` whose timer is armed with `w`. A thread kept off the CPU
+/// for longer than `d` between making a sleep and polling it finds it due
+/// (ready at once, no timer armed); then it makes a new one, so the caller
+/// gets an armed timer however slow the machine.
+fn armed_sleep(d: Duration, w: &Waker) -> Sleep {
+    loop {
+        let mut s = sleep(d);
+        if Pin::new(&mut s)
+            .poll(&mut Context::from_waker(w))
+            .is_pending()
+        {
+            return s;
+        }
+    }
+}
+
 /// Takes a guard and waits until the fallback thread has left the poller
 /// (after that it does not block in it, so `is_blocked` speaks of us).
 fn take_over(reactor: &'static Reactor) -> gmp_reactor::DriverGuard {
@@ -74,8 +90,7 @@ fn with_a_guard_try_poll_hands_out_due_timer_wakers_without_waking_them() {
     let reactor = Reactor::get();
     let guard = take_over(reactor);
     let (counter, w) = counting_waker();
-    let mut s = sleep(Duration::from_millis(3));
-    arm(&mut s, &w);
+    let s = armed_sleep(Duration::from_millis(3), &w);
     let mut wakers = Vec::new();
     while wakers.is_empty() {
         poll(reactor, None, &mut wakers);
@@ -132,8 +147,7 @@ fn an_earlier_timer_kicks_a_blocked_try_poll() {
             thread::sleep(Duration::from_millis(1));
         }
         let (_c, w) = counting_waker();
-        let mut near = sleep(Duration::from_millis(2));
-        arm(&mut near, &w);
+        let near = armed_sleep(Duration::from_millis(2), &w);
         near_tx.send((near, w)).expect("send");
     });
     let mut wakers = Vec::new();
@@ -218,17 +232,30 @@ fn try_poll_returns_none_while_another_thread_polls_and_sets_last_poll() {
 fn dropping_the_last_guard_lets_the_fallback_thread_drive_again() {
     let _s = serial();
     let reactor = Reactor::get();
-    let guard = reactor.driver_guard();
+    let guard = take_over(reactor);
     let second = reactor.driver_guard();
-    // A task sleeps while nobody drives the reactor...
-    let sleeper = thread::spawn(|| futures::executor::block_on(sleep(Duration::from_millis(2))));
-    thread::sleep(Duration::from_millis(10));
+    // A timer is due while nobody drives the reactor (one of two guards is
+    // gone, the other alive): nobody fires it...
+    let (counter, w) = counting_waker();
+    let s = armed_sleep(Duration::from_millis(2), &w);
     drop(second);
-    assert!(
-        !sleeper.is_finished(),
+    while Instant::now() < s.deadline() + Duration::from_millis(10) {
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        0,
         "the fallback thread drove while a guard was alive"
     );
-    // ...and completes once the last guard is gone.
+    // ...until the last guard is gone.
     drop(guard);
-    sleeper.join().expect("sleeper");
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while counter.0.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < give_up,
+            "the fallback thread did not fire the timer once the last guard was gone"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    drop(s);
 }

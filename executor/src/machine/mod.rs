@@ -310,13 +310,20 @@ mod tests {
             .unwrap();
         let shared = rt.handle().shared.clone();
         rt.block_on(async {
-            // A blocking poll next to a ticker: sysmon hands the P to a new
-            // M, which goes idle again once the blocker is done.
-            let blocker = crate::spawn(async { std::thread::sleep(Duration::from_millis(50)) });
-            let ticker = crate::spawn(async {
+            // A poll that blocks its thread until the ticker next to it has
+            // finished, which the ticker can do only once sysmon has handed
+            // the P to a new M; that M goes idle again once the blocker is
+            // done. (Without the hand-off, the blocker gives up after 60 s
+            // and the test fails on the count.)
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let blocker = crate::spawn(async move {
+                let _ = done_rx.recv_timeout(Duration::from_secs(60));
+            });
+            let ticker = crate::spawn(async move {
                 for _ in 0..20 {
                     gmp_reactor::time::sleep(Duration::from_millis(1)).await;
                 }
+                let _ = done_tx.send(());
             });
             blocker.await.unwrap();
             ticker.await.unwrap();
@@ -324,7 +331,7 @@ mod tests {
         let handoffs: u64 = (0..1).map(|p| rt.metrics().proc(p).handoffs()).sum();
         assert!(handoffs >= 1, "the blocking poll kept its P: no extra M");
         // Idle Ms exit after 1 ms; the one blocked in the reactor stays.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while shared.nthreads.load(Ordering::SeqCst) > 1 {
             assert!(Instant::now() < deadline, "idle Ms never exited");
             std::thread::sleep(Duration::from_millis(1));

@@ -86,7 +86,17 @@ mod tests {
         }
         let ms: Vec<u128> = delays.iter().map(|d| d.as_millis()).collect();
         assert_eq!(ms, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
-        assert!(b.pending().is_some(), "a 1 s wait was just recorded");
+        // A 1 s wait was just recorded: `pending` gives its end until then
+        // (a machine that kept this thread off the CPU for that second sees
+        // it over; the answer is then `None`, and only then).
+        let until = b.state.lock().expect("lock").expect("backing off").1;
+        match b.pending() {
+            Some(at) => assert_eq!(at, until, "the recorded wait's end"),
+            None => assert!(
+                Instant::now() >= until,
+                "no wait pending before the recorded one ended"
+            ),
+        }
         b.record(&Ok(()));
         assert!(b.pending().is_none());
         b.record(&Err::<(), _>(io::Error::from(
