@@ -52,6 +52,7 @@ pub struct ProcMetrics {
     spills: u64,
     handoffs: u64,
     parks: u64,
+    reactor_polls: u64,
     local_queue_depth: usize,
 }
 
@@ -68,6 +69,7 @@ impl Metrics {
                 spills: p.stats.spills.load(Relaxed),
                 handoffs: p.stats.handoffs.load(Relaxed),
                 parks: p.stats.parks.load(Relaxed),
+                reactor_polls: p.stats.reactor_polls.load(Relaxed),
                 local_queue_depth: p.local_len(),
             })
             .collect();
@@ -322,6 +324,26 @@ impl ProcMetrics {
     /// ```
     pub fn parks(&self) -> u64 {
         self.parks
+    }
+
+    /// Non-blocking polls of the reactor by the M holding this P, made while
+    /// it looked for work with timers or sockets waited on (an M blocked in
+    /// the reactor holds no P, and its waits are not counted here). While
+    /// tasks that yielded wait on the P, it polls once per round of them,
+    /// not once per yield.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = gmp_executor::Runtime::builder().max_procs(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     gmp_executor::spawn(async { gmp_executor::yield_now().await }).await.unwrap()
+    /// });
+    /// // No timer nor socket is waited on: nothing to poll for.
+    /// assert_eq!(rt.metrics().proc(0).reactor_polls(), 0);
+    /// ```
+    pub fn reactor_polls(&self) -> u64 {
+        self.reactor_polls
     }
 
     /// Tasks in the LRQ, `runnext` and the P's ring of yielded tasks at the

@@ -142,6 +142,8 @@ pub(crate) struct ProcStats {
     pub(crate) handoffs: StatCounter,
     /// Times the P went idle.
     pub(crate) parks: StatCounter,
+    /// Non-blocking polls of the reactor by the P's M (steps 1 and 6).
+    pub(crate) reactor_polls: StatCounter,
 }
 
 impl ProcStats {

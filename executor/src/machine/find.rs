@@ -60,7 +60,8 @@ impl Worker {
             return Some((task, false));
         }
         let reactor = reactor::get();
-        if reactor.has_waiters() && !reactor.is_blocked() {
+        if reactor.has_waiters() && !reactor.is_blocked() && self.reactor_due(proc) {
+            ProcStats::count(&proc.stats.reactor_polls, 1);
             if let Some(task) = self.poll_reactor(p) {
                 return Some((task, false));
             }
@@ -69,6 +70,23 @@ impl Worker {
         let task = proc.yielded.pop_front()?;
         proc.since_yielder.store(0, Ordering::Relaxed);
         Some((task, false))
+    }
+
+    /// Step 6's reactor poll, once per round of yielders: while tasks that
+    /// yielded wait on this P, each of them runs once between two polls,
+    /// instead of every yield paying for an `epoll_wait` (tokio polls its
+    /// driver once per batch of deferred tasks; Go's yielders wait in the
+    /// GRQ, ahead of its poll). Step 1 still polls every 61 ticks.
+    fn reactor_due(&self, proc: &Proc<Task>) -> bool {
+        let left = self.yield_round.get();
+        let waiting = proc.yielded.len();
+        if left > 0 && waiting > 0 {
+            self.yield_round.set(left - 1);
+            return false;
+        }
+        // A new round: the yielders waiting now, then the reactor again.
+        self.yield_round.set(waiting);
+        true
     }
 
     /// Step 1: every 61st tick, a look at another P for a long poll
@@ -94,6 +112,7 @@ impl Worker {
         }
         let reactor = reactor::get();
         if first_look && reactor.has_waiters() && !reactor.is_blocked() {
+            ProcStats::count(&proc.stats.reactor_polls, 1);
             self.poll_reactor_to_global();
         }
         None

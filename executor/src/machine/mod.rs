@@ -17,8 +17,10 @@
 //!    goroutine does;
 //! 4. the LRQ head;
 //! 5. a batch from the GRQ: `min(len / procs + 1, len, 128)`;
-//! 6. the reactor, without blocking, if nobody is blocked in it; then the
-//!    tasks that yielded, so a yielder runs again only after all the above;
+//! 6. the reactor, without blocking, if nobody is blocked in it (while
+//!    yielders wait on the P, once per round of them, not before each one);
+//!    then the tasks that yielded, so a yielder runs again only after all
+//!    the above;
 //! 7. stealing, only while `2 * spinning < procs - idle`: four passes over the
 //!    other Ps in a random coprime order, half of a victim's LRQ, its
 //!    `runnext` only on the last pass;
@@ -106,6 +108,9 @@ pub(crate) struct Worker {
     pub(crate) rng: Cell<u64>,
     /// The tick at which this M last polled the reactor for fairness.
     pub(crate) last_fair_tick: Cell<u64>,
+    /// How many more yielders step 6 runs before it polls the reactor again
+    /// (`find.rs`, `reactor_due`).
+    pub(crate) yield_round: Cell<usize>,
     /// The other P this M watches for a long poll (`watch.rs`).
     pub(crate) watch: Cell<watch::Watch>,
 }
@@ -124,6 +129,7 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         yielder: Cell::new(None),
         rng: Cell::new(seed),
         last_fair_tick: Cell::new(u64::MAX),
+        yield_round: Cell::new(0),
         watch: Cell::new(watch::Watch::new(0)),
     };
     worker.acquirep(p);
