@@ -51,8 +51,10 @@ TIMED = [
     "spawn_many_local",
     "spawn_many_remote_idle",
     "yield_many",
+    "yield_many_timer",
     "ping_pong",
     "chained_spawn",
+    "chained_spawn_long",
     "skynet",
     "chan_ping_pong",
 ]

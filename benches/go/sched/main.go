@@ -29,6 +29,7 @@ const (
 	yieldTasks = 200     // goroutines of yield_many
 	numYield   = 1000    // yields per goroutine of yield_many
 	chain      = 1000    // links of chained_spawn
+	longChain  = 10000   // links of chained_spawn_long
 	leaves     = 1000000 // leaves of skynet
 	roundTrips = 100000  // round trips per chan_ping_pong iteration
 	parkedN    = 1000000 // goroutines of parked
@@ -48,8 +49,10 @@ var specs = map[string]spec{
 	"spawn_many_local":       {"ns/task", numSpawn, 20, spawnManyLocal},
 	"spawn_many_remote_idle": {"ns/task", numSpawn, 20, spawnManyRemoteIdle},
 	"yield_many":             {"ns/yield", yieldTasks * numYield, 10, yieldMany},
+	"yield_many_timer":       {"ns/yield", yieldTasks * numYield, 10, yieldManyTimer},
 	"ping_pong":              {"ns/round", numPings, 50, pingPong},
 	"chained_spawn":          {"ns/spawn", chain, 100, chainedSpawn},
+	"chained_spawn_long":     {"ns/spawn", longChain, 10, chainedSpawnLong},
 	"skynet":                 {"ms", 1e6, 1, skynetRun},
 	"chan_ping_pong":         {"ns/round", roundTrips, 3, chanPingPong},
 }
@@ -99,6 +102,13 @@ func yieldMany() {
 	}
 }
 
+// yieldManyTimer is yieldMany while a timer is armed: one more goroutine
+// per iteration sleeps for an hour.
+func yieldManyTimer() {
+	go func() { time.Sleep(time.Hour) }()
+	yieldMany()
+}
+
 func pingPong() {
 	done := make(chan struct{}, 1)
 	var rem int64 = numPings
@@ -134,6 +144,12 @@ func chainedSpawn() {
 	done := make(chan struct{}, 1)
 	go link(done, chain)
 	waitDone(done, "chained_spawn")
+}
+
+func chainedSpawnLong() {
+	done := make(chan struct{}, 1)
+	go link(done, longChain)
+	waitDone(done, "chained_spawn_long")
 }
 
 // node sends its sum on out, which has room for every sibling (a join

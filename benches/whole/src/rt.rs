@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// What a workload needs from a runtime.
 pub(crate) trait Rt: Sized + 'static {
@@ -45,6 +46,9 @@ pub(crate) trait Rt: Sized + 'static {
 
     /// The runtime's `yield_now`.
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// The runtime's timer: a future ready after `duration`.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
 
     /// The name (`/proc/.../comm`) of the runtime's monitor thread, if it has
     /// one.
@@ -127,6 +131,10 @@ impl Rt for Gmp {
         gmp::yield_now()
     }
 
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        gmp::time::sleep(duration)
+    }
+
     fn monitor_thread() -> Option<&'static str> {
         Some("gmp-sysmon")
     }
@@ -185,6 +193,12 @@ impl Rt for Tokio {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+
+    // Created on its first poll, inside the runtime (tokio's timer needs its
+    // context).
+    async fn sleep(duration: Duration) {
+        tokio::time::sleep(duration).await
     }
 }
 
@@ -245,6 +259,11 @@ impl Rt for Smol {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         YieldNow { yielded: false }
+    }
+
+    // smol's timer: async-io's, driven by its own reactor thread.
+    async fn sleep(duration: Duration) {
+        async_io::Timer::after(duration).await;
     }
 }
 

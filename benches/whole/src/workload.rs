@@ -33,6 +33,8 @@ const YIELD_TASKS: usize = 200;
 const NUM_YIELD: usize = 1_000;
 /// Links of `chained_spawn`.
 const CHAIN: usize = 1_000;
+/// Links of `chained_spawn_long`.
+const LONG_CHAIN: usize = 10_000;
 /// Leaves of `skynet`.
 const LEAVES: u64 = 1_000_000;
 /// Round trips per iteration of `chan_ping_pong`.
@@ -58,10 +60,19 @@ pub enum Workload {
     SpawnManyRemoteIdle,
     /// The main thread spawns 200 tasks that each yield 1 000 times.
     YieldMany,
+    /// `yield_many` while a timer is armed (a task sleeps for an hour), as
+    /// in a server, where some timer or socket is always waited on: a
+    /// runtime that polls its reactor before every yielder pays a syscall
+    /// per yield here.
+    YieldManyTimer,
     /// 1 000 pairs of tasks exchange a ping and a pong through oneshots.
     PingPong,
     /// A chain of 1 000 tasks, each spawning the next.
     ChainedSpawn,
+    /// `chained_spawn` with 10 000 links: the same two cross-thread wakes
+    /// per iteration (the chain's start from `block_on`, its end signalled
+    /// to the main thread) spread over ten times the spawns.
+    ChainedSpawnLong,
     /// Skynet: a 10-ary tree of 1 111 111 tasks, 1 000 000 leaves.
     Skynet,
     /// Two tasks spawned from `block_on`, 100 000 round trips through two
@@ -76,12 +87,14 @@ pub enum Workload {
 }
 
 /// Every workload, in the order of the report.
-pub(crate) const ALL: [Workload; 10] = [
+pub(crate) const ALL: [Workload; 12] = [
     Workload::SpawnManyLocal,
     Workload::SpawnManyRemoteIdle,
     Workload::YieldMany,
+    Workload::YieldManyTimer,
     Workload::PingPong,
     Workload::ChainedSpawn,
+    Workload::ChainedSpawnLong,
     Workload::Skynet,
     Workload::ChanPingPong,
     Workload::Parked,
@@ -96,8 +109,10 @@ impl Workload {
             Workload::SpawnManyLocal => "spawn_many_local",
             Workload::SpawnManyRemoteIdle => "spawn_many_remote_idle",
             Workload::YieldMany => "yield_many",
+            Workload::YieldManyTimer => "yield_many_timer",
             Workload::PingPong => "ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
+            Workload::ChainedSpawnLong => "chained_spawn_long",
             Workload::Skynet => "skynet",
             Workload::ChanPingPong => "chan_ping_pong",
             Workload::Parked => "parked",
@@ -115,9 +130,9 @@ impl Workload {
     pub fn unit(self) -> &'static str {
         match self {
             Workload::SpawnManyLocal | Workload::SpawnManyRemoteIdle => "ns/task",
-            Workload::YieldMany => "ns/yield",
+            Workload::YieldMany | Workload::YieldManyTimer => "ns/yield",
             Workload::PingPong | Workload::ChanPingPong => "ns/round",
-            Workload::ChainedSpawn => "ns/spawn",
+            Workload::ChainedSpawn | Workload::ChainedSpawnLong => "ns/spawn",
             Workload::Skynet => "ms",
             Workload::Parked => "bytes/task",
             Workload::IdleWakeups | Workload::BusyWakeups => "wakeups/s",
@@ -128,9 +143,10 @@ impl Workload {
     pub(crate) fn divisor(self) -> f64 {
         match self {
             Workload::SpawnManyLocal | Workload::SpawnManyRemoteIdle => NUM_SPAWN as f64,
-            Workload::YieldMany => (YIELD_TASKS * NUM_YIELD) as f64,
+            Workload::YieldMany | Workload::YieldManyTimer => (YIELD_TASKS * NUM_YIELD) as f64,
             Workload::PingPong => NUM_PINGS as f64,
             Workload::ChainedSpawn => CHAIN as f64,
+            Workload::ChainedSpawnLong => LONG_CHAIN as f64,
             Workload::Skynet => 1e6,
             Workload::ChanPingPong => ROUND_TRIPS as f64,
             _ => 1.0,
@@ -151,9 +167,10 @@ impl Workload {
     pub(crate) fn default_iters(self) -> usize {
         match self {
             Workload::SpawnManyLocal | Workload::SpawnManyRemoteIdle => 20,
-            Workload::YieldMany => 10,
+            Workload::YieldMany | Workload::YieldManyTimer => 10,
             Workload::PingPong => 50,
             Workload::ChainedSpawn => 100,
+            Workload::ChainedSpawnLong => 10,
             Workload::ChanPingPong => 3,
             _ => 1,
         }
@@ -166,8 +183,14 @@ pub(crate) fn run_once<R: Rt>(workload: Workload, rt: &R) {
         Workload::SpawnManyLocal => spawn_many_local(rt),
         Workload::SpawnManyRemoteIdle => spawn_many_remote_idle(rt),
         Workload::YieldMany => yield_many(rt),
+        Workload::YieldManyTimer => {
+            // One more sleeper per iteration: harmless, they never fire.
+            R::detach(rt.spawn(R::sleep(Duration::from_secs(3600))));
+            yield_many(rt)
+        }
         Workload::PingPong => ping_pong(rt),
-        Workload::ChainedSpawn => chained_spawn(rt),
+        Workload::ChainedSpawn => chained_spawn(rt, CHAIN),
+        Workload::ChainedSpawnLong => chained_spawn(rt, LONG_CHAIN),
         Workload::Skynet => skynet(rt),
         Workload::ChanPingPong => chan_ping_pong(rt),
         Workload::Parked | Workload::IdleWakeups | Workload::BusyWakeups => {
@@ -265,7 +288,7 @@ fn ping_pong<R: Rt>(rt: &R) {
     });
 }
 
-fn chained_spawn<R: Rt>(rt: &R) {
+fn chained_spawn<R: Rt>(rt: &R, links: usize) {
     fn link<R: Rt>(done: mpsc::SyncSender<()>, n: usize) {
         if n == 0 {
             let _ = done.send(());
@@ -275,7 +298,7 @@ fn chained_spawn<R: Rt>(rt: &R) {
     }
     let (tx, rx) = mpsc::sync_channel(1);
     rt.block_on(async {
-        R::detach(R::spawn_current(async move { link::<R>(tx, CHAIN) }));
+        R::detach(R::spawn_current(async move { link::<R>(tx, links) }));
         wait(&rx, 1, "chained_spawn");
     });
 }
