@@ -4,7 +4,12 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "../executor/tests/support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
 
 /// Counts the drops of the future that owns it.
 struct Dropped(Arc<AtomicUsize>);
@@ -12,15 +17,6 @@ struct Dropped(Arc<AtomicUsize>);
 impl Drop for Dropped {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Waits up to 60 s for `cond`, then fails with `what`.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -41,12 +37,12 @@ fn a_poll_that_outlives_shutdown_timeout_and_parks_is_still_dropped() {
         *slot.lock().unwrap() = Some(cx.waker().clone());
         Poll::<()>::Pending
     }));
-    wait_for("the task never started its poll", || {
+    wait_for("the task to start its poll", || {
         in_poll.load(Ordering::SeqCst)
     });
     rt.shutdown_timeout(Duration::from_millis(10));
     wait_for(
-        "the future of a task that parked after shutdown_timeout returned was never dropped",
+        "the future of a task that parked after shutdown_timeout returned to be dropped",
         || drops.load(Ordering::SeqCst) == 1,
     );
     assert!(futures::executor::block_on(task)

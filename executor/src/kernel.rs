@@ -24,7 +24,7 @@ pub(crate) fn thread_is_running(tid: usize) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use crate::wait::wait_for;
 
     #[test]
     fn the_kernel_says_a_sleeping_thread_is_not_running() {
@@ -38,18 +38,11 @@ mod tests {
         if tid == 0 {
             return; // no /proc here
         }
-        // Blocked in recv: eventually reported as not running (within 60 s:
-        // a loaded machine may leave it waiting for a CPU before it blocks).
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut blocked = false;
-        while Instant::now() < deadline {
-            if thread_is_running(tid) == Some(false) {
-                blocked = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        assert!(blocked, "a thread blocked in recv must not read as running");
+        // Blocked in recv: eventually reported as not running (a loaded
+        // machine may leave it waiting for a CPU before it blocks).
+        wait_for("a thread blocked in recv to read as not running", || {
+            thread_is_running(tid) == Some(false)
+        });
         assert_eq!(
             thread_is_running(current_tid()),
             Some(true),

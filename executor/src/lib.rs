@@ -88,6 +88,9 @@ mod task_tests;
 mod trace;
 #[doc(hidden)]
 pub mod trace_format;
+#[cfg(test)]
+#[path = "../tests/support/wait.rs"]
+mod wait;
 mod wait_group;
 mod yield_now;
 

@@ -8,19 +8,13 @@ use std::time::Duration;
 
 use gmp_executor::{JoinSet, Runtime};
 
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
+
 fn runtime(procs: usize) -> Runtime {
     Runtime::builder().max_procs(procs).build().unwrap()
-}
-
-/// Waits (boundedly) for `cond`, panicking with `what` if it never holds.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..60_000 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]

@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 use gmp_executor::{block_in_place, spawn, spawn_blocking, Handle, Runtime};
 use gmp_reactor::time::sleep;
 
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
+
 fn one_proc() -> Runtime {
     Runtime::builder().max_procs(1).build().unwrap()
 }
@@ -14,7 +19,7 @@ fn one_proc() -> Runtime {
 /// How long a blocker waits for the ticker before it gives up. Only a broken
 /// hand-off gets there (the ticker cannot run until the blocker lets go of
 /// its P), and then the test fails on the order instead of hanging.
-const GIVE_UP: Duration = Duration::from_secs(60);
+const GIVE_UP: Duration = wait::PATIENCE;
 
 /// On one P, a ticker (100 × 1 ms sleeps) starts first; then a task blocks
 /// its M with `block` until the ticker has finished (`block` is given the
@@ -150,18 +155,13 @@ fn spawn_blocking_gives_the_panic() {
 }
 
 /// Waits until every M of the runtime is idle (parked, or blocked in the
-/// reactor), at most [`GIVE_UP`]: the M whose poll just ended is back in
-/// the idle list, however late a loaded machine ran it there.
+/// reactor): the M whose poll just ended is back in the idle list, however
+/// late a loaded machine ran it there.
 fn until_every_m_is_idle(handle: &Handle) {
-    let give_up = Instant::now() + GIVE_UP;
-    loop {
+    wait_for("every M to go idle", || {
         let m = handle.metrics();
-        if m.idle_threads() == m.threads() {
-            return;
-        }
-        assert!(Instant::now() < give_up, "the Ms never all went idle");
-        std::thread::sleep(Duration::from_micros(100));
-    }
+        m.idle_threads() == m.threads()
+    });
 }
 
 /// 1,000 `block_in_place` polls and 5 polls that block their thread, one

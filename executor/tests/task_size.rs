@@ -10,7 +10,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+
+#[path = "support/wait.rs"]
+mod wait;
+
+use wait::wait_for;
 
 struct Counting;
 
@@ -77,13 +81,9 @@ fn a_parked_task_costs_at_most_92_bytes_plus_its_future() {
     // Let every task run once and park (its waker goes to the registry):
     // all polled, then the P idle, so the last poll is over too. Waited
     // for, not slept on: what is recorded is the same on any machine.
-    let give_up = Instant::now() + Duration::from_secs(60);
     let all_parked =
         || rt.metrics().proc(0).polls() >= TASKS as u64 && rt.metrics().idle_procs() == 1;
-    while !unrecorded(all_parked) {
-        assert!(Instant::now() < give_up, "the tasks never all parked");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for("every task to park", || unrecorded(all_parked));
     RECORDING.store(false, Ordering::SeqCst);
     let task_size = (0..BY_SIZE.len())
         .find(|&size| BY_SIZE[size].load(Ordering::Relaxed) >= TASKS)

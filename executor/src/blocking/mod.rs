@@ -112,7 +112,9 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
 
 #[cfg(all(test, not(gmp_loom)))]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+
+    use crate::wait::wait_for;
 
     #[test]
     fn a_thread_that_exits_after_its_keep_alive_leaves_no_handle_behind() {
@@ -127,14 +129,9 @@ mod tests {
                 rt.block_on(rt.spawn_blocking(move || round)).unwrap(),
                 round
             );
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while shared.blocking.threads() > 0 {
-                assert!(
-                    Instant::now() < deadline,
-                    "the pool thread did not exit after its keep-alive"
-                );
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            wait_for("the pool thread to exit after its keep-alive", || {
+                shared.blocking.threads() == 0
+            });
             assert_eq!(
                 shared.blocking.handles(),
                 0,

@@ -303,9 +303,10 @@ pub(crate) mod test_util {
 
 #[cfg(all(test, not(gmp_loom)))]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use crate::sync::{lock, Ordering};
+    use crate::wait::wait_for;
 
     #[test]
     fn an_m_that_exits_after_its_keep_alive_leaves_no_handle_behind() {
@@ -337,11 +338,9 @@ mod tests {
         let handoffs: u64 = (0..1).map(|p| rt.metrics().proc(p).handoffs()).sum();
         assert!(handoffs >= 1, "the blocking poll kept its P: no extra M");
         // Idle Ms exit after 1 ms; the one blocked in the reactor stays.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while shared.nthreads.load(Ordering::SeqCst) > 1 {
-            assert!(Instant::now() < deadline, "idle Ms never exited");
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for("the idle Ms to exit", || {
+            shared.nthreads.load(Ordering::SeqCst) <= 1
+        });
         let alive = shared.nthreads.load(Ordering::SeqCst);
         assert_eq!(
             lock(&shared.threads).len(),

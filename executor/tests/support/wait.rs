@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-/// How long [`wait_for`] waits: far more than any state takes to come about
-/// on a loaded machine, so hitting it means the state never comes.
-const PATIENCE: Duration = Duration::from_secs(60);
+/// How long [`wait_for`] waits (and what tests that wait their own way give
+/// up after): far more than any state takes to come about on a loaded
+/// machine, so hitting it means the state never comes.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Waits until `ready` holds, checking every millisecond; fails the test
 /// with `what` after [`PATIENCE`].
