@@ -61,7 +61,6 @@ impl Worker {
         }
         let reactor = reactor::get();
         if reactor.has_waiters() && !reactor.is_blocked() && self.reactor_due(proc) {
-            ProcStats::count(&proc.stats.reactor_polls, 1);
             if let Some(task) = self.poll_reactor(p) {
                 return Some((task, false));
             }
@@ -112,8 +111,7 @@ impl Worker {
         }
         let reactor = reactor::get();
         if first_look && reactor.has_waiters() && !reactor.is_blocked() {
-            ProcStats::count(&proc.stats.reactor_polls, 1);
-            self.poll_reactor_to_global();
+            self.poll_reactor_to_global(p);
         }
         None
     }

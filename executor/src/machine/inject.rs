@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::Worker;
 use crate::netpoll as reactor;
+use crate::proc::ProcStats;
 use crate::sched::Task;
 use crate::sync::Ordering;
 
@@ -21,7 +22,7 @@ impl Worker {
     /// Polls the reactor without blocking and spreads the woken tasks;
     /// returns one of them to run on P `p`.
     pub(super) fn poll_reactor(&self, p: usize) -> Option<Task> {
-        self.inject(p, poll_now()?)
+        self.inject(p, self.poll_now(p)?)
     }
 
     /// The fairness step's poll (step 1): the woken tasks go to the GRQ
@@ -30,8 +31,8 @@ impl Worker {
     /// would keep it from ever draining, and the tasks that spilled to the
     /// GRQ would wait for it (one per 61 ticks), served at a fraction of
     /// the others' rate. Go polls the network only with an empty run queue.
-    pub(super) fn poll_reactor_to_global(&self) {
-        let Some(wakers) = poll_now() else {
+    pub(super) fn poll_reactor_to_global(&self, p: usize) {
+        let Some(wakers) = self.poll_now(p) else {
             return;
         };
         let batch = self.wake_into_batch(wakers);
@@ -85,12 +86,16 @@ impl Worker {
     }
 }
 
-/// A non-blocking poll of the reactor: the wakers of what is ready, if
-/// anything is (and no other thread is polling it).
-fn poll_now() -> Option<Vec<Waker>> {
-    let mut wakers = Vec::new();
-    match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
-        Some(Ok(n)) if n > 0 => Some(wakers),
-        _ => None,
+impl Worker {
+    /// A non-blocking poll of the reactor by the M holding P `p`, counted
+    /// in its `reactor_polls`: the wakers of what is ready, if anything is
+    /// (and no other thread is polling it).
+    fn poll_now(&self, p: usize) -> Option<Vec<Waker>> {
+        ProcStats::count(&self.shared.procs[p].stats.reactor_polls, 1);
+        let mut wakers = Vec::new();
+        match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
+            Some(Ok(n)) if n > 0 => Some(wakers),
+            _ => None,
+        }
     }
 }
