@@ -264,9 +264,10 @@ impl ProcMetrics {
         self.stolen
     }
 
-    /// Rescues: times this P's M, while busy, took half of the queued tasks
-    /// of another P whose M had been inside one poll for over 100 µs (blocked,
-    /// computing, or waiting for a CPU), so that they need not wait for it.
+    /// Rescues: times this P's M, while busy, took the queued tasks (as
+    /// many as fit in half its ring) of another P whose M had been inside
+    /// one poll for over 100 µs (blocked, computing, or waiting for a CPU),
+    /// so that they need not wait for it. The tasks count in `stolen`.
     ///
     /// # Examples
     ///

@@ -339,13 +339,15 @@ mod tests {
 
     /// Two Ps, both busy with tasks whose polls are short; a task blocks its
     /// thread inside one poll until the task it just spawned onto its own P
-    /// has run. sysmon's own clock is off, so only an M's report can get
-    /// that P handed off: the queued task runs while the poll still blocks.
+    /// has run. sysmon's own clock and the watch's rescues are off, so only
+    /// an M's report can get that P handed off: the queued task runs while
+    /// the poll still blocks.
     #[test]
     fn a_poll_reported_by_the_busy_m_loses_its_proc() {
         let rt = crate::Runtime::builder().max_procs(2).build().unwrap();
         let shared = rt.handle().shared.clone();
         shared.sysmon.own_clock.store(false, Relaxed);
+        shared.sysmon.rescues.store(false, Relaxed);
         let stop = Arc::new(AtomicBool::new(false));
         // Polls of the short tasks, per P.
         let polls: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);

@@ -44,6 +44,11 @@ pub(crate) struct SysmonState {
     /// Written by the test before it starts the work.
     #[cfg(test)]
     pub(crate) own_clock: std::sync::atomic::AtomicBool,
+    /// Tests only: `false` turns the watch's rescues off (`machine/watch.rs`),
+    /// so that a task queued behind a stuck poll runs only once its P is
+    /// handed off. Written by the test before it starts the work.
+    #[cfg(test)]
+    pub(crate) rescues: std::sync::atomic::AtomicBool,
 }
 
 impl SysmonState {
@@ -57,6 +62,8 @@ impl SysmonState {
             thread: Mutex::new(None),
             #[cfg(test)]
             own_clock: std::sync::atomic::AtomicBool::new(true),
+            #[cfg(test)]
+            rescues: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
