@@ -27,20 +27,18 @@
 //! Whatever the kernel says, a poll seen by two looks at least
 //! [`RESCUE_AFTER`] (100 µs, some twenty ordinary polls) apart has its P's
 //! queued tasks waiting behind it, and this M is running: it takes that P's
-//! LRQ (or its yielded ring) and its `runnext` into its own, half at a time
-//! as a thief would, until none is left or its own ring is half full, and
-//! runs the newest of the first half now (a *rescue*, counted in
-//! `ProcStats::rescues`). This
-//! is what the M is for when the stuck M is merely waiting for a CPU, which
-//! a hand-off cannot help (a new M would wait for the same CPUs): on a
-//! 2-core machine serving HTTP, the kernel preempts one M for a time slice
-//! (about 3 ms) with dozens of woken connections in its LRQ while the other
-//! M serves its own, and those connections made the 99th percentile. A
-//! rescue that took half, as the first version did, left the other half for
-//! the next look: 36 connections came back over six looks, the last 1.4 ms
-//! after the first (`benches/http/rounds.py`). Each half needs room in this
-//! M's ring (`LocalQueue::steal_into`), so a rescue takes halves only while
-//! that ring is at most half full.
+//! LRQ, then its `runnext`, then its yielded ring into its own, half at a
+//! time as a thief would, and runs the newest task of the first half now (a
+//! *rescue*, counted in `ProcStats::rescues`). This is what the M is for
+//! when the stuck M is merely waiting for a CPU, which a hand-off cannot
+//! help (a new M would wait for the same CPUs): on a 2-core machine serving
+//! HTTP, the kernel preempts one M for a time slice (about 3 ms) with dozens
+//! of woken connections in its LRQ while the other M serves its own, and
+//! those connections made the 99th percentile. It takes all of them, not
+//! one half per look: a half left behind would wait a look (about 61 polls)
+//! for the next rescue. Each half needs room in this M's ring
+//! (`LocalQueue::steal_into`), so a rescue goes on only while that ring is
+//! at most half full.
 //!
 //! A look is one load of the other P's state word and, when that P is in a
 //! poll, one `Instant::now()`: O(1) per 61 ticks whatever the number of Ps;
@@ -130,12 +128,11 @@ impl Worker {
         rescued
     }
 
-    /// Takes P `victim`'s queued tasks into P `p`'s LRQ, half a ring at a
-    /// time while `p`'s has room for another half: its LRQ (or yielded
-    /// ring), then its `runnext`. Returns the newest of the first half, to
+    /// Takes P `victim`'s queued tasks (its LRQ, then `runnext`, then its
+    /// yielded ring) into P `p`'s LRQ, half at a time while `p`'s ring has
+    /// room for another half, and returns the newest of the first half, to
     /// run now. A thief takes half so that both Ps keep work; the stuck M
-    /// runs none of it, and each half left behind waited one more look
-    /// (about 61 polls) for the next rescue.
+    /// runs none of it.
     fn rescue(&self, p: usize, victim: usize) -> Option<Task> {
         #[cfg(test)]
         if !self.shared.sysmon.rescues.load(Ordering::Relaxed) {
