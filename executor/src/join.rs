@@ -162,6 +162,11 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        // Our waker's reference goes first: async-task detaches a task that
+        // has not run yet with one compare-exchange, but only while the
+        // `Runnable`'s reference is the one left; with ours still there it
+        // takes a failed exchange and a second one.
+        drop(std::mem::replace(&mut self.waker, Waker::noop().clone()));
         if let Some(task) = self.task.take() {
             task.detach();
         }
