@@ -57,6 +57,8 @@ pub(crate) fn run<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     let local = std::rc::Rc::new(LocalSet::new(shared));
+    // The future's spawns take task references from this thread's pool.
+    let _pool = crate::task_refs::enter_pool(shared);
     local.enter(|| {
         struct CancelLocal<'a>(&'a LocalSet);
         impl Drop for CancelLocal<'_> {

@@ -83,6 +83,7 @@ mod sync;
 mod sysmon;
 pub mod task;
 mod task_id;
+mod task_refs;
 #[cfg(all(test, not(gmp_loom)))]
 mod task_tests;
 mod trace;

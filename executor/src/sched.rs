@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub(crate) threads: Mutex<Vec<(usize, thread::JoinHandle<()>)>>,
     /// Tasks spawned and not yet ended (`Metrics::alive_tasks`).
     pub(crate) alive: crate::alive::AliveTasks,
+    /// The tasks' references to this runtime (`task_refs.rs`).
+    pub(crate) task_refs: crate::task_refs::TaskRefs,
     /// Keeps the fallback reactor driver off while this runtime drives it.
     pub(crate) _driver: netpoll::DriverGuard,
 }
@@ -117,6 +119,7 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             config,
             alive: crate::alive::AliveTasks::new(),
+            task_refs: crate::task_refs::TaskRefs::default(),
             _driver: netpoll::get().driver_guard(),
         })
     }
@@ -287,6 +290,12 @@ impl Shared {
         if let Some(pos) = threads.iter().position(|(id, _)| *id == m.id) {
             drop(threads.swap_remove(pos));
         }
+    }
+}
+
+impl crate::task_refs::CountsTaskRefs for Shared {
+    fn task_refs(&self) -> &crate::task_refs::TaskRefs {
+        &self.task_refs
     }
 }
 

@@ -48,6 +48,7 @@ use crate::registry::Registry;
 use crate::sync::{fence, Arc, AtomicU32, Ordering};
 use crate::task_id;
 pub use crate::task_id::{id, try_id, Id};
+use crate::task_refs::{self, CountsTaskRefs};
 use crate::trace::Recorder;
 
 /// What a task's output slot holds: the value, or why there is none, in a
@@ -68,7 +69,7 @@ pub(crate) enum JoinErrorRepr {
 /// registered, the count of live tasks, the test clock, the trace and
 /// whether the runtime is shutting down. Scheduling a woken task is the
 /// schedule function's business (`spawn.rs`), not the task's.
-pub(crate) trait Owner: Send + Sync + 'static {
+pub(crate) trait Owner: CountsTaskRefs {
     /// The registry of parked tasks (for shutdown and abort).
     fn registry(&self) -> &Registry;
     /// The count of tasks spawned and not yet ended.
@@ -97,9 +98,10 @@ const DONE_KEY: u32 = u32::MAX;
 /// own 32 bytes, this, and a `bool`, so at 20 the header is 56 bytes rather
 /// than 64, and with the wrapper a parked task of a small future fits the
 /// 112-byte size class of glibc and mimalloc instead of the 128-byte one.
-pub(crate) struct TaskMeta<S> {
-    /// The runtime the task belongs to (an `Arc` turned into its raw
-    /// pointer, which this metadata owns): wakes are scheduled there.
+pub(crate) struct TaskMeta<S: Owner> {
+    /// The runtime the task belongs to (`Arc::as_ptr`), kept alive by the
+    /// task reference this metadata owns (`task_refs.rs`): wakes are
+    /// scheduled there.
     shared: Unaligned<S>,
     /// The low half of the task's [`Id`]; written at creation.
     id_low: u32,
@@ -134,23 +136,23 @@ unsafe impl<S: Owner> Send for TaskMeta<S> {}
 // SAFETY: as above; the other fields are atomics or written only at creation.
 unsafe impl<S: Owner> Sync for TaskMeta<S> {}
 
-impl<S> Drop for TaskMeta<S> {
+impl<S: Owner> Drop for TaskMeta<S> {
     fn drop(&mut self) {
-        // SAFETY: `shared` came from `Arc::into_raw` in `new`, and this is
+        // SAFETY: `shared` came from `task_refs::take` in `new`, and this is
         // the one place that gives that reference back.
-        drop(unsafe { Arc::from_raw(self.shared.0) });
+        unsafe { task_refs::give(self.shared.0) };
     }
 }
 
 impl<S: Owner> TaskMeta<S> {
-    pub(crate) fn new(shared: Arc<S>) -> Self {
+    pub(crate) fn new(shared: &Arc<S>) -> Self {
         let id = Id::next().as_u64();
         assert!(
             id >> 32 <= u64::from(ID_HIGH_MASK),
             "gmp: task ids exhausted"
         );
         TaskMeta {
-            shared: Unaligned(Arc::into_raw(shared)),
+            shared: Unaligned(task_refs::take(shared)),
             id_low: id as u32,
             id_high: AtomicU32::new((id >> 32) as u32),
             parked_key: AtomicU32::new(0),
@@ -159,7 +161,7 @@ impl<S: Owner> TaskMeta<S> {
 
     /// The runtime the task belongs to.
     pub(crate) fn shared(&self) -> &S {
-        // SAFETY: the metadata owns a strong reference (see `Drop`), so the
+        // SAFETY: the metadata owns a task reference (see `Drop`), so the
         // runtime outlives this borrow of the metadata.
         unsafe { &*self.shared.0 }
     }
@@ -172,9 +174,10 @@ impl<S: Owner> TaskMeta<S> {
     /// A new reference to the runtime.
     pub(crate) fn shared_arc(&self) -> Arc<S> {
         let ptr = self.shared.0;
-        // SAFETY: `ptr` came from `Arc::into_raw` and the metadata still owns
-        // that reference, so the count is at least one; the increment is the
-        // reference `from_raw` takes over.
+        // SAFETY: `ptr` is `Arc::as_ptr` of the runtime, and the task
+        // reference the metadata owns keeps a strong reference alive (see
+        // `task_refs.rs`), so the count is at least one; the increment is
+        // the reference `from_raw` takes over.
         unsafe {
             Arc::increment_strong_count(ptr);
             Arc::from_raw(ptr)
@@ -229,7 +232,7 @@ impl<S: Owner> TaskMeta<S> {
 
 // SAFETY: a `Runnable` is one non-null pointer that `into_raw`/`from_raw`
 // round-trip exactly, as async-task documents.
-unsafe impl<S> QueueItem for Runnable<TaskMeta<S>> {
+unsafe impl<S: Owner> QueueItem for Runnable<TaskMeta<S>> {
     fn into_raw(self) -> NonNull<()> {
         Runnable::into_raw(self)
     }
@@ -464,7 +467,7 @@ where
     Sch: async_task::Schedule<TaskMeta<S>> + Send + Sync + 'static,
 {
     shared.alive().spawned();
-    let builder = Builder::new().metadata(TaskMeta::new(shared.clone()));
+    let builder = Builder::new().metadata(TaskMeta::new(shared));
     // async-task keeps the metadata alive and in place for as long as the
     // future exists, so the wrapper may borrow it.
     fn wrap<'a, F, S: Owner>(future: F) -> impl FnOnce(&'a TaskMeta<S>) -> TaskFuture<'a, F, S> {

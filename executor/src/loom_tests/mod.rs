@@ -8,6 +8,8 @@
 //!   every pushed task comes out exactly once.
 //! * `handoff` — sysmon's retake racing with the polling M's local pushes and
 //!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
+//! * `task_refs` — the batched count of task references to a runtime
+//!   (`task_refs.rs`): its owner freed once, after the last reference.
 //! * `runtime` — the real runtime: `Shared`, the M loop (`find_runnable`,
 //!   `stop_m`, the reactor hand-over), `wakep`, `startm` (also at the thread
 //!   cap), `handoffp`'s re-check, `wakep`'s `needspinning` against an M
@@ -30,6 +32,7 @@ mod chan;
 mod handoff;
 mod queue;
 mod runtime;
+mod task_refs;
 
 /// Preemptions explored when `LOOM_MAX_PREEMPTIONS` is not set. Every
 /// two-thread model and the queue models finish in about a second with 3

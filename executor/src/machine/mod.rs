@@ -135,7 +135,11 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
     worker.acquirep(p);
     m.spinning.store(spinning, Ordering::Relaxed);
     m.tid.store(crate::kernel::current_tid(), Ordering::Relaxed);
+    // Spawns and task ends on this M move the runtime's task-reference
+    // count a batch at a time.
+    let pool = crate::task_refs::enter_pool(&shared);
     enter_worker(&worker, || worker.run());
+    drop(pool);
     shared.m_exited(&m);
 }
 
