@@ -3,8 +3,9 @@
 //! Every task keeps its runtime's `Shared` alive: a waker can outlive the
 //! runtime's handles, and its wake reaches the runtime through the task's
 //! metadata. One `Arc` clone per task would cost two read-modify-writes on a
-//! line that every spawn and every task's end share, on every M: measured,
-//! about a tenth of a spawn's time on one M, more when several spawn.
+//! line that every spawn and every task's end share, on every M: 4 to 10 %
+//! of a spawn's time on one M (`docs/benchmarks.md`), more when several
+//! spawn at once.
 //!
 //! So the runtime counts task references itself (`TaskRefs`), and owns one
 //! `Arc` reference on their behalf while the count is above zero:
