@@ -74,6 +74,7 @@ mod netpoll;
 mod proc;
 mod queue;
 mod registry;
+mod remote_queue;
 mod runtime;
 mod sched;
 mod schedtrace;

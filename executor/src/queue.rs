@@ -371,6 +371,19 @@ impl<T: QueueItem> Drop for SpillBatch<'_, T> {
     }
 }
 
+/// A boxed number travels through the queues in unit tests.
+#[cfg(all(test, not(gmp_loom)))]
+// SAFETY: a `Box` round-trips through its raw pointer.
+unsafe impl QueueItem for Box<usize> {
+    fn into_raw(self) -> NonNull<()> {
+        NonNull::from(Box::leak(self)).cast()
+    }
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        // SAFETY: the caller guarantees `ptr` came from `into_raw`.
+        unsafe { Box::from_raw(ptr.cast::<usize>().as_ptr()) }
+    }
+}
+
 #[cfg(all(test, not(gmp_loom)))]
 mod tests {
     use super::*;

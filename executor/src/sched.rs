@@ -15,7 +15,7 @@ use crate::netpoll;
 use crate::proc::{Proc, ProcStats};
 use crate::queue::SpillBatch;
 use crate::registry::Registry;
-use crate::sync::{lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{fence, lock, thread, Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sysmon::state::SysmonState;
 use crate::task::{Owner, TaskMeta};
 use crate::trace;
@@ -37,7 +37,7 @@ pub(crate) struct Shared {
     pub(crate) sched: Mutex<SchedState>,
     /// The GRQ's length, readable without the lock; its tasks are in
     /// `SchedState::grq`.
-    pub(crate) grq: GlobalQueue,
+    pub(crate) grq: GlobalQueue<Task>,
     /// Number of idle Ps (`sched.idle_procs.len()`); written under the lock.
     pub(crate) npidle: AtomicUsize,
     /// Number of spinning Ms: Ms that hold a P and look for work to steal.
@@ -140,12 +140,33 @@ impl Shared {
     /// thing this function does: the future's destructor is user code, and
     /// the caller may hold `self` only through a reference that code could
     /// give up (`context::held_runtime`).
+    ///
+    /// The push takes the GRQ's lock-free lane (`remote_queue.rs`), or the
+    /// lock when that is full. Shutdown drains the GRQ once, after setting
+    /// `closing`; a lock-free push can land after that drain, so it reads
+    /// `closing` again (a SeqCst fence after the push, as shutdown has one
+    /// after its store: one of the two sees the other) and, if it is set,
+    /// drains the GRQ itself.
     pub(crate) fn schedule_remote(self: &Arc<Self>, task: Task) {
         if self.is_closing() {
             drop(task);
             return;
         }
         self.trace.wake(None, || task.metadata().id());
+        let task = match self.grq.push_remote(task) {
+            Ok(()) => {
+                // One fence for both: `closing` here, `nmspinning` in wakep.
+                fence(Ordering::SeqCst);
+                if self.closing.load(Ordering::SeqCst) {
+                    let late = self.grq.take_all(&mut self.lock().grq);
+                    drop(late);
+                    return;
+                }
+                self.wakep_after_fence();
+                return;
+            }
+            Err(task) => task,
+        };
         match self.push_global(task) {
             Ok(()) => self.wakep(),
             Err(task) => drop(task),

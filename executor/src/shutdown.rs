@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::netpoll as reactor;
 use crate::sched::Shared;
-use crate::sync::{lock, thread, Arc, Ordering};
+use crate::sync::{fence, lock, thread, Arc, Ordering};
 
 impl Shared {
     /// Wakes every parked M so it sees `closing` and exits.
@@ -29,6 +29,10 @@ impl Shared {
         if self.closing.swap(true, Ordering::SeqCst) {
             return true;
         }
+        // Pairs with the fence after a lock-free push to the GRQ
+        // (`schedule_remote`): the drain below sees that task, or its
+        // producer sees `closing` and drains it.
+        fence(Ordering::SeqCst);
         let deadline = timeout.map(|t| Instant::now() + t);
         self.sysmon.stop();
         self.wake_all_ms();

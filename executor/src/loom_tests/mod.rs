@@ -6,6 +6,9 @@
 //!
 //! * `queue` — the LRQ, `runnext`, stealing and spilling (`queue.rs`):
 //!   every pushed task comes out exactly once.
+//! * `remote_queue` — the GRQ's lock-free lane and the GRQ that drains it
+//!   (`remote_queue.rs`, `global_queue.rs`): every task out once, through a
+//!   full ring; the length never reads 0 while a task is being moved.
 //! * `handoff` — sysmon's retake racing with the polling M's local pushes and
 //!   its `exit_poll` (`proc.rs`, `context.rs`): one winner, one producer.
 //! * `task_refs` — the batched count of task references to a runtime
@@ -31,6 +34,7 @@ use crate::queue::QueueItem;
 mod chan;
 mod handoff;
 mod queue;
+mod remote_queue;
 mod runtime;
 mod task_refs;
 
@@ -49,7 +53,8 @@ const TINY_PREEMPTIONS: usize = 1;
 
 /// loom's default limit on the branches of one execution (1 000) is too
 /// low for the models that run three Ms, a blocked poll and a shutdown in
-/// one execution; they use this one (a spin loop would still hit it).
+/// one execution, or two remote spawns through the GRQ's lock-free lane and
+/// a shutdown; they use this one (a spin loop would still hit it).
 const LONG_EXECUTION_BRANCHES: usize = 20_000;
 
 /// Runs `f` under loom with the preemption bound of the environment, else

@@ -134,7 +134,7 @@ fn a_remote_spawn_at_the_thread_cap_is_not_lost() {
 /// Two remote spawns onto 2 Ps, racing M0 on its way to park: both run.
 #[test]
 fn two_remote_spawns_on_two_procs_both_run() {
-    check(SMALL_PREEMPTIONS, || {
+    check_with(SMALL_PREEMPTIONS, Some(LONG_EXECUTION_BRANCHES), || {
         let shared = runtime(2, 3);
         let a = spawn(&shared, async { 1 });
         let b = spawn(&shared, async { 2 });
@@ -148,7 +148,7 @@ fn two_remote_spawns_on_two_procs_both_run() {
 /// `runnext` + `wakep`) while the other P is idle: both complete.
 #[test]
 fn a_local_wake_from_a_poll_is_run() {
-    check(SMALL_PREEMPTIONS, || {
+    check_with(SMALL_PREEMPTIONS, Some(LONG_EXECUTION_BRANCHES), || {
         let shared = runtime(2, 3);
         let inner = shared.clone();
         // The inner handle travels in an `Option`: a future's output that is

@@ -36,6 +36,12 @@ impl Shared {
         // Order the caller's publication of work before the reads below;
         // pairs with the SeqCst decrement of `nmspinning` in the stop path.
         fence(Ordering::SeqCst);
+        self.wakep_after_fence();
+    }
+
+    /// [`wakep`](Self::wakep) for a caller that has issued that SeqCst
+    /// fence itself, after publishing its work.
+    pub(crate) fn wakep_after_fence(self: &Arc<Self>) {
         if self.nmspinning.load(Ordering::SeqCst) != 0 {
             return;
         }
