@@ -5,8 +5,8 @@
 //! reactor thread or another runtime, used to take the scheduler lock to
 //! append to the GRQ. The Ms take that lock too (to fetch from the GRQ, to
 //! idle and wake Ps), so a thread spawning in a loop met them there: the
-//! lock, its contention and the length mirror's store were ~10 % of the
-//! spawning thread's time in `spawn_many_local` (docs/benchmarks.md).
+//! lock, its contention and the length mirror's store were 18 % of the
+//! spawning thread's samples in `spawn_many_local` (docs/benchmarks.md).
 //!
 //! This is a bounded multi-producer, single-consumer ring:
 //!
