@@ -14,7 +14,7 @@ head (where tasks are taken) on the right.
 import os
 from xml.sax.saxutils import escape
 
-W, H = 1400, 1232
+W, H = 1400, 1252
 INK = "#1f2937"
 GREY = "#475569"
 STEP = "#1e3a8a"  # find_runnable steps
@@ -151,12 +151,13 @@ def top_row():
     text(354, 97, "Shared · sched lock (Go's sched.lock)", size=13, weight="bold")
     ring(360, 108, 18, 20, 13, h=26, tail_dx=20)
     text(382, 166, "GRQ · GlobalQueue: FIFO, unbounded,", weight="bold")
-    text(382, 181, "a VecDeque under the lock", fill=GREY)
-    text(400, 201, "read without the lock (atomics):", fill=GREY)
-    text(400, 216, "grq.len() · npidle · nmspinning", mono=True)
-    text(400, 231, "needspinning · closing", mono=True)
-    text(400, 251, "wakep(): no spinner + an idle P → startm", fill=GREY)
-    text(400, 266, "no idle P → needspinning, npidle re-read", fill=GREY)
+    text(382, 181, "a VecDeque under the lock, fed without it", fill=GREY)
+    text(382, 196, "by the lane (RemoteQueue, 1,024 slots)", fill=GREY)
+    text(400, 214, "read without the lock (atomics):", fill=GREY)
+    text(400, 229, "grq.len() · npidle · nmspinning", mono=True)
+    text(400, 244, "needspinning · closing", mono=True)
+    text(400, 260, "wakep(): no spinner + an idle P → startm", fill=GREY)
+    text(400, 274, "no idle P → needspinning, npidle re-read", fill=GREY)
     # Idle Ms and idle Ps.
     box(780, 90, 138, 108, "#ffffff", "#b45309", rx=6)
     text(790, 107, "idle Ms", weight="bold")
@@ -391,7 +392,7 @@ def arrows():
 
 
 def legend():
-    box(20, 930, 1360, 287, "#f8fafc", "#94a3b8")
+    box(20, 930, 1360, 307, "#f8fafc", "#94a3b8")
     text(34, 954, "Where an M looks for its next task, in order (find_runnable, machine/mod.rs)", size=13, weight="bold")
     steps = [
         ("1", "every 61st tick: 1 task from the GRQ; then the reactor without blocking (once per tick value)"),
@@ -419,7 +420,8 @@ def legend():
         ("a", "spawn / wake on an M holding a P (schedule_local) → runnext; the task"),
         ("", "it displaces → LRQ tail; wakep if more than one task is now waiting"),
         ("b", "woke itself while running (yield_now, coop budget of 128 spent) → yielded ring"),
-        ("c", "spawn / wake anywhere else (schedule_remote) → GRQ tail; wakep"),
+        ("c", "spawn / wake anywhere else (schedule_remote) → the GRQ's lock-free lane, a ring"),
+        ("", "of 1,024 (full: the GRQ tail, locked); the next lock holder moves it to the tail; wakep"),
         ("d", "push onto a full ring: its oldest 128 + the new task (129) → GRQ, one lock"),
         ("e", "runnext preempted (61 in a row, or sysmon's flag) → GRQ"),
         ("f", "reactor wake-ups (inject): the first runs on this M, one per other idle P → GRQ"),
