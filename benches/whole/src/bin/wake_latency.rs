@@ -11,7 +11,7 @@
 //! busy-waits that long, stamps the time and unparks it; the waiter reads
 //! the clock when it runs. Prints the 10th, 50th and 90th percentiles and
 //! the mean of the rounds.
-//! On the 2-vCPU VM of `docs/benchmarks.md` the median is 8–9 µs for a
+//! On the 2-vCPU VM of `docs/benchmarks.md` the median is 8–18 µs for a
 //! thread parked ~5 µs and 25–40 µs for one parked 50–500 µs: by then its
 //! vCPU has gone idle and has to be woken too. (With an idle time of 0 the
 //! waiter has often not parked yet, so that row measures little.)
