@@ -5,6 +5,8 @@ per fresh process, runs interleaved, medians with min-max and ratios.
     python3 benches/whole.py            # full: 5 runs each, scaling 1..16 Ps (~12 min)
     python3 benches/whole.py --quick    # 1 run each, scaling at 1, 4, 16 Ps (~3 min)
     python3 benches/whole.py --no-scaling
+    python3 benches/whole.py --no-scaling --workloads chained_spawn,chained_spawn_task \
+        --out chained_spawn_task.json   # a subset, into its own file
     python3 benches/whole.py --scaling-only
     python3 benches/whole.py --history  # why criterion and whole processes disagree (~4 min)
 
@@ -55,6 +57,7 @@ TIMED = [
     "ping_pong",
     "chained_spawn",
     "chained_spawn_long",
+    "chained_spawn_task",
     "skynet",
     "chan_ping_pong",
 ]
@@ -257,9 +260,11 @@ def print_tables(summary, workloads, runs):
             continue
         cells = [fmt(lookup(summary, w, r, a, field="switches_median")) for r, a in CONFIGS]
         print(f"| {w} | " + " | ".join(cells) + " |")
-    print("\nwake-ups: context switches/s of the runtime's threads (main thread excluded; "
-          "Go: all threads); gmp's sysmon alone:")
-    for w in ("idle_wakeups", "busy_wakeups"):
+    counted = [w for w in ("idle_wakeups", "busy_wakeups") if w in workloads]
+    if counted:
+        print("\nwake-ups: context switches/s of the runtime's threads (main thread excluded; "
+              "Go: all threads); gmp's sysmon alone:")
+    for w in counted:
         for alloc in ("glibc", "mimalloc"):
             mon = lookup(summary, w, "gmp", alloc, field="monitor_median")
             vol = lookup(summary, w, "gmp", alloc, field="monitor_voluntary_median")
@@ -415,6 +420,8 @@ def main():
     ap.add_argument("--scaling-only", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--workloads", help="comma-separated subset")
+    ap.add_argument("--out", default="scheduler_whole.json",
+                    help="file under docs/data for the 2-P results (a subset run's own)")
     ap.add_argument("--history", action="store_true",
                     help="only the criterion-against-whole-process comparison")
     args = ap.parse_args()
@@ -441,7 +448,7 @@ def main():
         summary = summarize(results)
         print_tables(summary, workloads, args.runs)
         m = meta(args, started)
-        write(os.path.join(DATA, "scheduler_whole.json"),
+        write(os.path.join(DATA, os.path.basename(args.out)),
               {"meta": m, "summary": summary,
                "ratios": ratios(summary, [w for w in workloads if not w.endswith("_wakeups")]),
                "errors": errs, "results": results})

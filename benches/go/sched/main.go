@@ -30,6 +30,7 @@ const (
 	numYield   = 1000    // yields per goroutine of yield_many
 	chain      = 1000    // links of chained_spawn
 	longChain  = 10000   // links of chained_spawn_long
+	taskChains = 100     // chains of chained_spawn_task per iteration
 	leaves     = 1000000 // leaves of skynet
 	roundTrips = 100000  // round trips per chan_ping_pong iteration
 	parkedN    = 1000000 // goroutines of parked
@@ -53,6 +54,7 @@ var specs = map[string]spec{
 	"ping_pong":              {"ns/round", numPings, 50, pingPong},
 	"chained_spawn":          {"ns/spawn", chain, 100, chainedSpawn},
 	"chained_spawn_long":     {"ns/spawn", longChain, 10, chainedSpawnLong},
+	"chained_spawn_task":     {"ns/spawn", chain * taskChains, 10, chainedSpawnTask},
 	"skynet":                 {"ms", 1e6, 1, skynetRun},
 	"chan_ping_pong":         {"ns/round", roundTrips, 3, chanPingPong},
 }
@@ -150,6 +152,15 @@ func chainedSpawnLong() {
 	done := make(chan struct{}, 1)
 	go link(done, longChain)
 	waitDone(done, "chained_spawn_long")
+}
+
+// chainedSpawnTask is chained_spawn run by a goroutine rather than a thread
+// outside the runtime (the Rust version's task). main is a goroutine
+// already, so it is chainedSpawn, taskChains times.
+func chainedSpawnTask() {
+	for i := 0; i < taskChains; i++ {
+		chainedSpawn()
+	}
 }
 
 // node sends its sum on out, which has room for every sibling (a join

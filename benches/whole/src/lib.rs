@@ -292,25 +292,26 @@ mod tests {
         assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), 3.0);
     }
 
-    /// Each runtime runs a cheap timed workload and prints a line that
-    /// names it, with a positive value.
+    /// gmp runs a cheap timed workload and prints a line that names it,
+    /// with a positive value.
     #[test]
     fn a_short_run_prints_a_json_line() {
-        let a = args(&[
-            "--runtime",
-            "gmp",
-            "--workload",
-            "chained_spawn",
-            "--iters",
-            "2",
-        ]);
+        for workload in ["chained_spawn", "chained_spawn_task"] {
+            short_run(workload);
+        }
+    }
+
+    fn short_run(workload: &str) {
+        let a = args(&["--runtime", "gmp", "--workload", workload, "--iters", "2"]);
         let line = run::<Gmp>(&a.unwrap(), "glibc");
         assert!(
             line.starts_with("{\"runtime\":\"gmp\",\"alloc\":\"glibc\""),
             "{line}"
         );
         assert!(
-            line.contains("\"iters\":2") && line.ends_with('}'),
+            line.contains(&format!("\"workload\":\"{workload}\""))
+                && line.contains("\"iters\":2")
+                && line.ends_with('}'),
             "{line}"
         );
         let value: f64 = line

@@ -35,6 +35,8 @@ const NUM_YIELD: usize = 1_000;
 const CHAIN: usize = 1_000;
 /// Links of `chained_spawn_long`.
 const LONG_CHAIN: usize = 10_000;
+/// Chains of [`CHAIN`] links per iteration of `chained_spawn_task`.
+const TASK_CHAINS: usize = 100;
 /// Leaves of `skynet`.
 const LEAVES: u64 = 1_000_000;
 /// Round trips per iteration of `chan_ping_pong`.
@@ -73,6 +75,11 @@ pub enum Workload {
     /// per iteration (the chain's start from `block_on`, its end signalled
     /// to the main thread) spread over ten times the spawns.
     ChainedSpawnLong,
+    /// `chained_spawn`'s 1 000-link chain, started and awaited (through a
+    /// oneshot) by a task, as Go's main goroutine does, [`TASK_CHAINS`]
+    /// times per iteration: the chain without the two wakes of a thread
+    /// outside the runtime, which `chained_spawn` pays on every chain.
+    ChainedSpawnTask,
     /// Skynet: a 10-ary tree of 1 111 111 tasks, 1 000 000 leaves.
     Skynet,
     /// Two tasks spawned from `block_on`, 100 000 round trips through two
@@ -87,7 +94,7 @@ pub enum Workload {
 }
 
 /// Every workload, in the order of the report.
-pub(crate) const ALL: [Workload; 12] = [
+pub(crate) const ALL: [Workload; 13] = [
     Workload::SpawnManyLocal,
     Workload::SpawnManyRemoteIdle,
     Workload::YieldMany,
@@ -95,6 +102,7 @@ pub(crate) const ALL: [Workload; 12] = [
     Workload::PingPong,
     Workload::ChainedSpawn,
     Workload::ChainedSpawnLong,
+    Workload::ChainedSpawnTask,
     Workload::Skynet,
     Workload::ChanPingPong,
     Workload::Parked,
@@ -113,6 +121,7 @@ impl Workload {
             Workload::PingPong => "ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
             Workload::ChainedSpawnLong => "chained_spawn_long",
+            Workload::ChainedSpawnTask => "chained_spawn_task",
             Workload::Skynet => "skynet",
             Workload::ChanPingPong => "chan_ping_pong",
             Workload::Parked => "parked",
@@ -132,7 +141,9 @@ impl Workload {
             Workload::SpawnManyLocal | Workload::SpawnManyRemoteIdle => "ns/task",
             Workload::YieldMany | Workload::YieldManyTimer => "ns/yield",
             Workload::PingPong | Workload::ChanPingPong => "ns/round",
-            Workload::ChainedSpawn | Workload::ChainedSpawnLong => "ns/spawn",
+            Workload::ChainedSpawn | Workload::ChainedSpawnLong | Workload::ChainedSpawnTask => {
+                "ns/spawn"
+            }
             Workload::Skynet => "ms",
             Workload::Parked => "bytes/task",
             Workload::IdleWakeups | Workload::BusyWakeups => "wakeups/s",
@@ -147,6 +158,7 @@ impl Workload {
             Workload::PingPong => NUM_PINGS as f64,
             Workload::ChainedSpawn => CHAIN as f64,
             Workload::ChainedSpawnLong => LONG_CHAIN as f64,
+            Workload::ChainedSpawnTask => (TASK_CHAINS * CHAIN) as f64,
             Workload::Skynet => 1e6,
             Workload::ChanPingPong => ROUND_TRIPS as f64,
             _ => 1.0,
@@ -170,7 +182,7 @@ impl Workload {
             Workload::YieldMany | Workload::YieldManyTimer => 10,
             Workload::PingPong => 50,
             Workload::ChainedSpawn => 100,
-            Workload::ChainedSpawnLong => 10,
+            Workload::ChainedSpawnLong | Workload::ChainedSpawnTask => 10,
             Workload::ChanPingPong => 3,
             _ => 1,
         }
@@ -191,6 +203,7 @@ pub(crate) fn run_once<R: Rt>(workload: Workload, rt: &R) {
         Workload::PingPong => ping_pong(rt),
         Workload::ChainedSpawn => chained_spawn(rt, CHAIN),
         Workload::ChainedSpawnLong => chained_spawn(rt, LONG_CHAIN),
+        Workload::ChainedSpawnTask => chained_spawn_task(rt),
         Workload::Skynet => skynet(rt),
         Workload::ChanPingPong => chan_ping_pong(rt),
         Workload::Parked | Workload::IdleWakeups | Workload::BusyWakeups => {
@@ -301,6 +314,24 @@ fn chained_spawn<R: Rt>(rt: &R, links: usize) {
         R::detach(R::spawn_current(async move { link::<R>(tx, links) }));
         wait(&rx, 1, "chained_spawn");
     });
+}
+
+fn chained_spawn_task<R: Rt>(rt: &R) {
+    fn link<R: Rt>(done: oneshot::Sender<()>, n: usize) {
+        if n == 0 {
+            let _ = done.send(());
+        } else {
+            R::detach(R::spawn_current(async move { link::<R>(done, n - 1) }));
+        }
+    }
+    let driver = rt.spawn(async {
+        for _ in 0..TASK_CHAINS {
+            let (tx, rx) = oneshot::channel();
+            R::detach(R::spawn_current(async move { link::<R>(tx, CHAIN) }));
+            rx.await.expect("chained_spawn_task: the chain hung up");
+        }
+    });
+    rt.block_on(driver);
 }
 
 /// One skynet node: a leaf returns its number, an inner node sums its 10
