@@ -332,7 +332,7 @@ impl ProcMetrics {
     /// the reactor holds no P, and its waits are not counted here). While
     /// tasks that yielded wait on the P, it polls once per round of them,
     /// not once per yield, and not when another thread polled the reactor
-    /// since this M last looked.
+    /// since this M last looked while this P had other work.
     ///
     /// # Examples
     ///

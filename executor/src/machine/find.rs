@@ -60,10 +60,13 @@ impl Worker {
             return Some((task, false));
         }
         let reactor = reactor::get();
+        // With yielders waiting the P is busy, and takes turns with the
+        // other busy Ps; with nothing else to run, the poll is its way to
+        // find work.
         if reactor.has_waiters()
             && !reactor.is_blocked()
             && self.reactor_due(proc)
-            && !self.polled_by_another()
+            && (proc.yielded.is_empty() || !self.polled_by_another())
         {
             if let Some(task) = self.poll_reactor(p) {
                 return Some((task, false));
@@ -93,8 +96,8 @@ impl Worker {
     }
 
     /// Whether another thread polled the reactor since this M's last
-    /// fairness poll (or its last decision not to poll): then steps 1 and 6
-    /// skip theirs. What was ready when that poll ran has been delivered,
+    /// fairness poll (or its last decision not to poll): then step 1, and
+    /// step 6 while yielders wait, skip theirs. What was ready when that poll ran has been delivered,
     /// and this M's next look polls unless someone polls again meanwhile,
     /// so nothing ready waits longer than for an M polling alone; what it
     /// saves is busy Ps taking turns on the reactor's shared lines (locks,

@@ -20,9 +20,10 @@
 //! 6. the reactor, without blocking, if nobody is blocked in it (while
 //!    yielders wait on the P, once per round of them, not before each one);
 //!    then the tasks that yielded, so a yielder runs again only after all
-//!    the above. Steps 1 and 6 skip their poll when another thread polled
-//!    the reactor since this M last looked (`find.rs`, `polled_by_another`):
-//!    busy Ps then take turns rather than all polling;
+//!    the above. Step 1, and step 6 while yielders wait, skip their poll
+//!    when another thread polled the reactor since this M last looked
+//!    (`find.rs`, `polled_by_another`): busy Ps then take turns rather than
+//!    all polling;
 //! 7. stealing, only while `2 * spinning < procs - idle`: four passes over the
 //!    other Ps in a random coprime order, half of a victim's LRQ, its
 //!    `runnext` only on the last pass;
