@@ -331,8 +331,7 @@ impl ProcMetrics {
     /// it looked for work with timers or sockets waited on (an M blocked in
     /// the reactor holds no P, and its waits are not counted here). While
     /// tasks that yielded wait on the P, it polls once per round of them,
-    /// not once per yield, and not when another thread polled the reactor
-    /// since this M last looked while this P had other work.
+    /// not once per yield.
     ///
     /// # Examples
     ///

@@ -300,12 +300,7 @@ impl Reactor {
             Err(TryLockError::WouldBlock) => return None,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
         };
-        // Under the lock `owner` is 0 (the previous holder reset it): an
-        // anonymous poll need not write it, so a busy M's non-blocking polls
-        // leave that line alone.
-        if owner != 0 {
-            self.owner.store(owner, Ordering::SeqCst);
-        }
+        self.owner.store(owner, Ordering::SeqCst);
         let PollState {
             events,
             reported,
@@ -326,11 +321,7 @@ impl Reactor {
             lock(&self.timers).wait = PollerWait::Idle;
         }
         // The wait is over: whatever was notified so far has had its effect.
-        // (Cleared only if set: a notification from now on is posted anew
-        // and ends the next wait, as it would after an unconditional store.)
-        if self.notified.load(Ordering::SeqCst) {
-            self.notified.store(false, Ordering::SeqCst);
-        }
+        self.notified.store(false, Ordering::SeqCst);
 
         let result = match result {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
@@ -340,9 +331,7 @@ impl Reactor {
         self.deliver(reported, ready, wakers);
 
         self.last_poll.store(Reactor::now_nanos(), Ordering::SeqCst);
-        if owner != 0 {
-            self.owner.store(0, Ordering::SeqCst);
-        }
+        self.owner.store(0, Ordering::SeqCst);
         Some(result.map(|()| wakers.len() - before))
     }
 
@@ -369,7 +358,7 @@ impl Reactor {
             let until_next = next.saturating_duration_since(now);
             wait = Some(wait.map_or(until_next, |w| w.min(until_next)));
         }
-        self.publish_timer_count(&timers);
+        self.timer_count.store(timers.len(), Ordering::SeqCst);
         if wait != Some(Duration::ZERO) {
             timers.wait = match wait.and_then(|w| now.checked_add(w)) {
                 Some(at) => PollerWait::Until(at),
@@ -402,17 +391,7 @@ impl Reactor {
         }
         let mut timers = lock(&self.timers);
         timers.fire(Instant::now(), wakers);
-        self.publish_timer_count(&timers);
-    }
-
-    /// Copies `timers.len()` to `timer_count` (under the timers lock, the
-    /// only place it changes) if it changed: a poll that fired nothing does
-    /// not write the line every `has_waiters` reads.
-    fn publish_timer_count(&self, timers: &Timers) {
-        let n = timers.len();
-        if self.timer_count.load(Ordering::Relaxed) != n {
-            self.timer_count.store(n, Ordering::SeqCst);
-        }
+        self.timer_count.store(timers.len(), Ordering::SeqCst);
     }
 
     /// Wakes the thread blocked in [`Reactor::try_poll`]; if none is, the

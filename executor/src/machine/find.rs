@@ -60,14 +60,7 @@ impl Worker {
             return Some((task, false));
         }
         let reactor = reactor::get();
-        // With yielders waiting the P is busy, and takes turns with the
-        // other busy Ps; with nothing else to run, the poll is its way to
-        // find work.
-        if reactor.has_waiters()
-            && !reactor.is_blocked()
-            && self.reactor_due(proc)
-            && (proc.yielded.is_empty() || !self.polled_by_another())
-        {
+        if reactor.has_waiters() && !reactor.is_blocked() && self.reactor_due(proc) {
             if let Some(task) = self.poll_reactor(p) {
                 return Some((task, false));
             }
@@ -95,18 +88,6 @@ impl Worker {
         true
     }
 
-    /// Whether another thread polled the reactor since this M's last
-    /// fairness poll (or its last decision not to poll): then step 1, and
-    /// step 6 while yielders wait, skip theirs. What was ready when that poll ran has been delivered,
-    /// and this M's next look polls unless someone polls again meanwhile,
-    /// so nothing ready waits longer than for an M polling alone; what it
-    /// saves is busy Ps taking turns on the reactor's shared lines (locks,
-    /// flags, the poll time) a few microseconds apart.
-    fn polled_by_another(&self) -> bool {
-        let last = reactor::get().last_poll_nanos();
-        self.seen_poll.replace(last) != last
-    }
-
     /// Step 1: every 61st tick, a look at another P for a long poll
     /// (`watch.rs`, which may rescue a task from it), one task from the GRQ,
     /// then the reactor, its tasks to the GRQ (the look and the reactor once
@@ -129,8 +110,7 @@ impl Worker {
             }
         }
         let reactor = reactor::get();
-        if first_look && reactor.has_waiters() && !reactor.is_blocked() && !self.polled_by_another()
-        {
+        if first_look && reactor.has_waiters() && !reactor.is_blocked() {
             self.poll_reactor_to_global(p);
         }
         None

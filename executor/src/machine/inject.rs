@@ -93,11 +93,7 @@ impl Worker {
     fn poll_now(&self, p: usize) -> Option<Vec<Waker>> {
         ProcStats::count(&self.shared.procs[p].stats.reactor_polls, 1);
         let mut wakers = Vec::new();
-        let reactor = reactor::get();
-        let polled = reactor.try_poll(Some(Duration::ZERO), &mut wakers);
-        // Our own poll is not "another's" (`find.rs`, `polled_by_another`).
-        self.seen_poll.set(reactor.last_poll_nanos());
-        match polled {
+        match reactor::get().try_poll(Some(Duration::ZERO), &mut wakers) {
             Some(Ok(n)) if n > 0 => Some(wakers),
             _ => None,
         }

@@ -20,10 +20,7 @@
 //! 6. the reactor, without blocking, if nobody is blocked in it (while
 //!    yielders wait on the P, once per round of them, not before each one);
 //!    then the tasks that yielded, so a yielder runs again only after all
-//!    the above. Step 1, and step 6 while yielders wait, skip their poll
-//!    when another thread polled the reactor since this M last looked
-//!    (`find.rs`, `polled_by_another`): busy Ps then take turns rather than
-//!    all polling;
+//!    the above;
 //! 7. stealing, only while `2 * spinning < procs - idle`: four passes over the
 //!    other Ps in a random coprime order, half of a victim's LRQ, its
 //!    `runnext` only on the last pass;
@@ -111,9 +108,6 @@ pub(crate) struct Worker {
     pub(crate) rng: Cell<u64>,
     /// The tick at which this M last polled the reactor for fairness.
     pub(crate) last_fair_tick: Cell<u64>,
-    /// The reactor's `last_poll_nanos` when this M last polled it or
-    /// decided not to (steps 1 and 6, `find.rs`, `polled_by_another`).
-    pub(crate) seen_poll: Cell<u64>,
     /// How many more yielders step 6 runs before it polls the reactor again
     /// (`find.rs`, `reactor_due`).
     pub(crate) yield_round: Cell<usize>,
@@ -135,7 +129,6 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
         yielder: Cell::new(None),
         rng: Cell::new(seed),
         last_fair_tick: Cell::new(u64::MAX),
-        seen_poll: Cell::new(0),
         yield_round: Cell::new(0),
         watch: Cell::new(watch::Watch::new(0)),
     };
