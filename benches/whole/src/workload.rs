@@ -76,7 +76,7 @@ pub enum Workload {
     /// to the main thread) spread over ten times the spawns.
     ChainedSpawnLong,
     /// `chained_spawn`'s 1 000-link chain, started and awaited (through a
-    /// oneshot) by a task, as Go's main goroutine does, [`TASK_CHAINS`]
+    /// oneshot) by a task, as Go's main goroutine does, 100 (`TASK_CHAINS`)
     /// times per iteration: the chain without the two wakes of a thread
     /// outside the runtime, which `chained_spawn` pays on every chain.
     ChainedSpawnTask,
