@@ -301,33 +301,34 @@ fn ping_pong<R: Rt>(rt: &R) {
     });
 }
 
-fn chained_spawn<R: Rt>(rt: &R, links: usize) {
-    fn link<R: Rt>(done: mpsc::SyncSender<()>, n: usize) {
-        if n == 0 {
-            let _ = done.send(());
-        } else {
-            R::detach(R::spawn_current(async move { link::<R>(done, n - 1) }));
-        }
+/// One link of a chain: spawns the next, or calls `done` at the end.
+fn link<R: Rt>(done: impl FnOnce() + Send + 'static, n: usize) {
+    if n == 0 {
+        done();
+    } else {
+        R::detach(R::spawn_current(async move { link::<R>(done, n - 1) }));
     }
+}
+
+fn chained_spawn<R: Rt>(rt: &R, links: usize) {
     let (tx, rx) = mpsc::sync_channel(1);
     rt.block_on(async {
-        R::detach(R::spawn_current(async move { link::<R>(tx, links) }));
+        let done = move || {
+            let _ = tx.send(());
+        };
+        R::detach(R::spawn_current(async move { link::<R>(done, links) }));
         wait(&rx, 1, "chained_spawn");
     });
 }
 
 fn chained_spawn_task<R: Rt>(rt: &R) {
-    fn link<R: Rt>(done: oneshot::Sender<()>, n: usize) {
-        if n == 0 {
-            let _ = done.send(());
-        } else {
-            R::detach(R::spawn_current(async move { link::<R>(done, n - 1) }));
-        }
-    }
     let driver = rt.spawn(async {
         for _ in 0..TASK_CHAINS {
             let (tx, rx) = oneshot::channel();
-            R::detach(R::spawn_current(async move { link::<R>(tx, CHAIN) }));
+            let done = move || {
+                let _ = tx.send(());
+            };
+            R::detach(R::spawn_current(async move { link::<R>(done, CHAIN) }));
             rx.await.expect("chained_spawn_task: the chain hung up");
         }
     });
