@@ -342,8 +342,11 @@ mod tests {
         let handoffs: u64 = (0..1).map(|p| rt.metrics().proc(p).handoffs()).sum();
         assert!(handoffs >= 1, "the blocking poll kept its P: no extra M");
         // Idle Ms exit after 1 ms; the one blocked in the reactor stays.
+        // `m_exited` counts the M out before it forgets its handle: wait
+        // for both, so a handle left behind for good still fails below.
         wait_for("the idle Ms to exit", || {
-            shared.nthreads.load(Ordering::SeqCst) <= 1
+            let alive = shared.nthreads.load(Ordering::SeqCst);
+            alive <= 1 && lock(&shared.threads).len() <= alive
         });
         let alive = shared.nthreads.load(Ordering::SeqCst);
         assert_eq!(
