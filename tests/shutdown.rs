@@ -50,3 +50,85 @@ fn a_poll_that_outlives_shutdown_timeout_and_parks_is_still_dropped() {
         .is_cancelled());
     drop(kept);
 }
+
+/// Sets its flag when its destructor has run to the end, which takes a while.
+struct SlowDrop {
+    /// Told when the destructor starts.
+    started: std::sync::mpsc::Sender<()>,
+    /// Set when the destructor ends.
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        let _ = self.started.send(());
+        std::thread::sleep(Duration::from_millis(300));
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Hands a waker to a plain thread when dropped, and returns only once the
+/// future that waker wakes has started its own destructor there.
+struct WakeFromAPlainThread {
+    /// Where the parked task left its waker.
+    waker: Arc<Mutex<Option<Waker>>>,
+    /// Told by the slow destructor when it starts.
+    started: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Drop for WakeFromAPlainThread {
+    fn drop(&mut self) {
+        let waker = self
+            .waker
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the parked task's waker");
+        let waking = std::thread::spawn(move || waker.wake());
+        let _ = self.started.lock().unwrap().recv();
+        let _ = waking;
+    }
+}
+
+/// A wake that reaches the schedule function while the runtime shuts down
+/// drops the task's future on the waking thread. `drop(rt)` must still
+/// return only once that future is gone: a plain thread here wakes a parked
+/// task in the middle of the shutdown (from the destructor of another task,
+/// which the shutdown drops first), and that task's destructor is slow.
+#[test]
+fn dropping_the_runtime_waits_for_a_future_a_plain_thread_is_dropping() {
+    let rt = gmp::Runtime::builder().max_procs(1).build().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let waker: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let slow = SlowDrop {
+        started: started_tx,
+        done: done.clone(),
+    };
+    let slot = waker.clone();
+    // Parks for ever, its waker in `slot`.
+    drop(rt.spawn(std::future::poll_fn(move |cx| {
+        let _ = &slow;
+        *slot.lock().unwrap() = Some(cx.waker().clone());
+        Poll::<()>::Pending
+    })));
+    wait_for("the task to park", || waker.lock().unwrap().is_some());
+    let waking = WakeFromAPlainThread {
+        waker,
+        started: Arc::new(Mutex::new(started_rx)),
+    };
+    // Always runnable: the shutdown finds it in the P's queue and drops it
+    // before it wakes the parked tasks.
+    drop(rt.spawn(async move {
+        let _waking = waking;
+        loop {
+            gmp::yield_now().await;
+        }
+    }));
+    std::thread::sleep(Duration::from_millis(20));
+    drop(rt);
+    assert!(
+        done.load(Ordering::SeqCst),
+        "drop(rt) returned while a task's future was still being dropped"
+    );
+}

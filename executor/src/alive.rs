@@ -16,8 +16,15 @@
 //!
 //! The reader sums every slot: `ended` first, then `spawned`, so a count read
 //! while tasks come and go may be high for a moment but never wraps below
-//! zero. These are statistics, not synchronisation: they stay std atomics
-//! under loom, as `ProcStats` do.
+//! zero. For the metric these are statistics; they stay std atomics under
+//! loom, as `ProcStats` do.
+//!
+//! Shutdown also waits on them ([`AliveTasks::owned`]): a wake that reached
+//! a task's schedule function first drops its future on the waking thread,
+//! and `drop(rt)` returns only once those are gone. Local tasks
+//! (`spawn_local`) are counted apart, in `local`, since the thread inside
+//! their `block_on` drops them, whenever that ends. The orders that make the
+//! wait sound are at `owned`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -41,6 +48,9 @@ pub(crate) struct AliveTasks {
     slots: Box<[Slot]>,
     /// The slot of the threads without one of their own.
     overflow: Slot,
+    /// Local tasks (`spawn_local`) spawned and not yet ending: an atomic add,
+    /// as those are few.
+    local: AtomicU64,
 }
 
 /// Slot numbers given back by exited threads.
@@ -92,6 +102,7 @@ impl AliveTasks {
         AliveTasks {
             slots: (0..SLOTS).map(|_| Slot::default()).collect(),
             overflow: Slot::default(),
+            local: AtomicU64::new(0),
         }
     }
 
@@ -116,12 +127,46 @@ impl AliveTasks {
         }
     }
 
+    /// A local task was created (after its `spawned`).
+    pub(crate) fn local_spawned(&self) {
+        // Release: a reader that sees this sees the `spawned` before it.
+        self.local.fetch_add(1, Ordering::Release);
+    }
+
+    /// A local task's future is being dropped (before its `ended`, whose
+    /// Release store publishes this).
+    pub(crate) fn local_ending(&self) {
+        self.local.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Tasks spawned and not yet ended.
     pub(crate) fn alive(&self) -> u64 {
+        self.count(false)
+    }
+
+    /// Tasks spawned and not yet ended, local ones aside: the futures a
+    /// shutdown drops, or waits for.
+    ///
+    /// Never low, only high for a moment: `ended` is read first, then
+    /// `local`, then `spawned`. A local task ends with `local_ending` before
+    /// its `ended` store (Release), so a read that sees the end sees the
+    /// decrement; it is spawned with `spawned` before `local_spawned`
+    /// (Release), so a read that sees the increment sees the spawn.
+    pub(crate) fn owned(&self) -> u64 {
+        self.count(true)
+    }
+
+    /// `spawned - ended`, less the local tasks if `owned_only`.
+    fn count(&self, owned_only: bool) -> u64 {
         let all = || self.slots.iter().chain(std::iter::once(&self.overflow));
         let ended: u64 = all().map(|s| s.ended.load(Ordering::Acquire)).sum();
+        let local = if owned_only {
+            self.local.load(Ordering::Acquire)
+        } else {
+            0
+        };
         let spawned: u64 = all().map(|s| s.spawned.load(Ordering::Relaxed)).sum();
-        spawned.saturating_sub(ended)
+        spawned.saturating_sub(ended).saturating_sub(local)
     }
 }
 

@@ -17,8 +17,9 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, Thread};
 
 use crate::join::JoinHandle;
@@ -112,10 +113,17 @@ impl LocalSet {
         let queue = self.queue.clone();
         // Any thread may push (a wake from anywhere); only the owner pops.
         let schedule = move |task: Task| queue.push(task);
+        let future = Counted {
+            future,
+            shared: self.shared.clone(),
+        };
         // SAFETY: the runnable is scheduled (or run) only into `self.queue`,
         // whose tasks only `run_queued` and `cancel_all` run or drop, on the
         // owner thread (the `LocalSet` is not `Send`).
         let (runnable, handle) = unsafe { spawn::create_unchecked(&self.shared, future, schedule) };
+        // After the task's `spawned`, before anything can drop its future
+        // (`AliveTasks::owned`).
+        self.shared.alive.local_spawned();
         let mut tasks = self.tasks.borrow_mut();
         tasks.push((runnable.waker(), NonNull::from(runnable.metadata())));
         if tasks.len() > 2 * self.pruned_len.get().max(32) {
@@ -154,6 +162,33 @@ impl LocalSet {
             drop(queued);
             *self.tasks.borrow_mut() = alive;
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A local task's future, counted among the runtime's local tasks while
+    /// it exists (`AliveTasks::local_spawned`): shutdown does not wait for
+    /// those, the thread inside their `block_on` drops them.
+    struct Counted<F> {
+        // The task's own future.
+        #[pin]
+        future: F,
+        // The runtime whose local tasks count this one.
+        shared: Arc<Shared>,
+    }
+
+    impl<F> PinnedDrop for Counted<F> {
+        fn drop(this: Pin<&mut Self>) {
+            this.shared.alive.local_ending();
+        }
+    }
+}
+
+impl<F: Future> Future for Counted<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
     }
 }
 

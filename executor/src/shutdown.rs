@@ -5,6 +5,13 @@
 //! drained; the Ms drain the P they hold on their way out; Ps left idle are
 //! drained here; tasks parked on wakers elsewhere are woken from the
 //! registry, and their schedule function drops them since `closing` is set.
+//!
+//! That schedule function drops the task on whichever thread woke it. A wake
+//! from a plain thread that reached it before the registry's does so there,
+//! and the registry's wake then finds the task scheduled already: so the
+//! last step waits for the count of tasks alive to reach zero (local tasks
+//! aside, which their own `block_on` drops), and shutdown returns only once
+//! every future is gone, wherever it was dropped.
 
 use std::time::{Duration, Instant};
 
@@ -44,9 +51,11 @@ impl Shared {
         drop(grq);
         // Join the Ms. Each drains the P it holds on its way out.
         let mut all_done = true;
+        let mut on_own_m = false;
         let handles = std::mem::take(&mut *lock(&self.threads));
         for (_, handle) in handles {
             if handle.thread().id() == thread::current().id() {
+                on_own_m = true;
                 continue;
             }
             if !join_until(handle, deadline) {
@@ -74,8 +83,44 @@ impl Shared {
         for waker in self.registry.take_all() {
             waker.wake();
         }
+        // On one of our own Ms we are inside a task's poll, whose future
+        // cannot go before we return.
+        if !on_own_m {
+            all_done &= self.wait_for_futures(deadline);
+        }
         self.trace.finish();
         all_done
+    }
+
+    /// Waits until every task's future is gone (local tasks aside), giving up
+    /// at `deadline`: those being dropped right now by a thread whose wake
+    /// got to the task first, and those of polls still running.
+    fn wait_for_futures(&self, deadline: Option<Instant>) -> bool {
+        let mut round = 0;
+        while self.alive.owned() != 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            pause(round);
+            round += 1;
+        }
+        true
+    }
+}
+
+/// Waits a little while another thread finishes: yields at first (a
+/// destructor is usually short), then sleeps a millisecond at a time.
+fn pause(round: u32) {
+    #[cfg(gmp_loom)]
+    {
+        let _ = round;
+        loom::thread::yield_now();
+    }
+    #[cfg(not(gmp_loom))]
+    if round < 64 {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
