@@ -132,3 +132,52 @@ fn dropping_the_runtime_waits_for_a_future_a_plain_thread_is_dropping() {
         "drop(rt) returned while a task's future was still being dropped"
     );
 }
+
+/// `shutdown_timeout` gives up on two Ms caught in polls. One of the tasks
+/// then calls `block_in_place`, which hands its P off with a task still in
+/// it; with shutdown under way that P goes to the idle list, which the
+/// shutdown has drained already. The other M puts its own P idle on its way
+/// out, and the first one, after its poll, takes that one to drain: the
+/// handed-off P's task must still be dropped.
+#[test]
+fn a_p_handed_off_after_shutdown_timeout_gave_up_has_its_tasks_dropped() {
+    let rt = gmp::Runtime::builder()
+        .max_procs(2)
+        .sysmon(false)
+        .build()
+        .unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (other_in_poll, in_poll) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let flag = other_in_poll.clone();
+    // Holds the other P for longer than the block_in_place below.
+    drop(rt.spawn(async move {
+        flag.store(true, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+    }));
+    wait_for("the other P's task to start its poll", || {
+        other_in_poll.load(Ordering::SeqCst)
+    });
+    let (flag, guard) = (in_poll.clone(), Dropped(drops.clone()));
+    drop(rt.spawn(async move {
+        // Waits in this P's runnext: no P is idle to run it elsewhere.
+        drop(gmp::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }));
+        flag.store(true, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(150));
+        gmp::block_in_place(|| {});
+        std::thread::sleep(Duration::from_millis(300));
+    }));
+    wait_for("the task to start its poll", || {
+        in_poll.load(Ordering::SeqCst)
+    });
+    rt.shutdown_timeout(Duration::from_millis(10));
+    wait_for(
+        "the future left in a P handed off after shutdown_timeout to be dropped",
+        || drops.load(Ordering::SeqCst) == 1,
+    );
+}

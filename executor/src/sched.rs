@@ -283,6 +283,23 @@ impl Shared {
         self.npidle.store(sched.idle_procs.len(), Ordering::SeqCst);
     }
 
+    /// Puts P `p`, owned by the caller and perhaps holding tasks, in the idle
+    /// list; `sched` is the lock, held. Once shutdown has begun nobody will
+    /// run the P again, and a `shutdown_timeout` that gave up on an M caught
+    /// in a poll has drained the idle Ps already (that M can still hand its
+    /// P off, by `block_in_place`): so then the P's tasks are dropped first,
+    /// outside the lock. `closing` is read under the lock under which
+    /// shutdown reads the idle list, after setting it: either the shutdown
+    /// finds this P there, or we see `closing` here.
+    pub(crate) fn pidleput_owned<'a>(&'a self, mut sched: MutexGuard<'a, SchedState>, p: usize) {
+        if self.is_closing() {
+            drop(sched);
+            self.procs[p].drain();
+            sched = self.lock();
+        }
+        self.pidleput(&mut sched, p);
+    }
+
     /// M `m`, if it is alive.
     pub(crate) fn machine(&self, m: usize) -> Option<Arc<Machine>> {
         self.lock().all_ms.iter().find(|x| x.id == m).cloned()

@@ -69,7 +69,8 @@ impl Shared {
         // shutdown flag first and exited without taking it. Nobody runs a P
         // then, so draining it here is the owner's drain. If an M did not
         // stop in time, the Ps still owned are its own; it drains its P when
-        // it stops.
+        // it stops, and one it hands off (`block_in_place`) is drained as it
+        // goes idle (`pidleput_owned`).
         let ps: Vec<usize> = if all_done {
             (0..self.procs.len()).collect()
         } else {

@@ -100,9 +100,7 @@ impl Shared {
     /// `nmspinning`).
     pub(crate) fn startm(self: &Arc<Self>, p: usize, spinning: bool) {
         if self.is_closing() {
-            let mut sched = self.lock();
-            self.pidleput(&mut sched, p);
-            drop(sched);
+            self.pidleput_owned(self.lock(), p);
             if spinning {
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
@@ -150,8 +148,8 @@ impl Shared {
             m.hand(p, spinning);
             return;
         }
-        self.pidleput(&mut sched, p);
-        drop(sched);
+        // `newm` fails this way at shutdown too.
+        self.pidleput_owned(sched, p);
         if spinning {
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
