@@ -18,7 +18,8 @@
 //!   `is_panic` ⇔ panicked, `is_cancelled` ⇔ cancelled, or any of them
 //!   turned into `is_cancelled` by an `abort`), and a cancelled task's future
 //!   was already dropped when its handle said so;
-//! - nothing leaked: the count of live futures and task outputs is zero.
+//! - nothing leaked: the count of live futures, task outputs and
+//!   `spawn_blocking` closures is zero.
 //!
 //! The cases whose destructors panic (a future dropped after completion, an
 //! aborted one, a detached task's output) aborted the process before the
@@ -429,7 +430,8 @@ fn join_from_plain_thread(s: Spawned) {
 struct Round {
     /// Every task spawned this round; pushed by the spawner.
     records: Mutex<Vec<Arc<Record>>>,
-    /// Futures and outputs alive; must be back to zero at the end.
+    /// Futures, outputs and blocking closures alive; must be back to zero
+    /// at the end.
     live: AtomicI64,
     /// Broken invariants seen during the round (checked at its end).
     violations: Mutex<Vec<String>>,
@@ -759,7 +761,13 @@ async fn blocking_body(kind: Kind, mut rng: Rng, round: Arc<Round>) -> Out {
         _ => {
             let panics = rng.chance(20);
             let inner = round.clone();
+            // Counts the closure as live until it has made its output (or
+            // was dropped unrun): a closure that outlives a short
+            // `shutdown_timeout` makes its output after everything else is
+            // gone, and the live count must not read zero in between.
+            let closure = Probe::new(&round);
             let done = gmp::spawn_blocking(move || {
+                let _closure = closure;
                 thread::sleep(pause);
                 if panics {
                     panic!("{PLANNED}: in spawn_blocking");
