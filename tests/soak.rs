@@ -19,7 +19,9 @@
 //!   turned into `is_cancelled` by an `abort`), and a cancelled task's future
 //!   was already dropped when its handle said so;
 //! - nothing leaked: the count of live futures, task outputs and
-//!   `spawn_blocking` closures is zero.
+//!   `spawn_blocking` closures is zero;
+//! - after a graceful `drop(rt)`, no task's future is alive the moment it
+//!   returns (before the plain threads that wake tasks are joined).
 //!
 //! The cases whose destructors panic (a future dropped after completion, an
 //! aborted one, a detached task's output) aborted the process before the
@@ -212,11 +214,14 @@ impl Record {
     }
 }
 
-/// A value alive while it exists: counts into [`Round::live`].
+/// A value alive while it exists: counts into [`Round::live`] (and a task's
+/// future into [`Round::futures`] too).
 #[derive(Debug)]
 struct Probe {
     /// The round's live count.
     round: Arc<Round>,
+    /// Whether this is a task's future.
+    future: bool,
 }
 
 impl Probe {
@@ -224,12 +229,23 @@ impl Probe {
         round.live.fetch_add(1, Ordering::SeqCst);
         Probe {
             round: round.clone(),
+            future: false,
         }
+    }
+
+    fn future(round: &Arc<Round>) -> Probe {
+        round.futures.fetch_add(1, Ordering::SeqCst);
+        let mut probe = Probe::new(round);
+        probe.future = true;
+        probe
     }
 }
 
 impl Drop for Probe {
     fn drop(&mut self) {
+        if self.future {
+            self.round.futures.fetch_sub(1, Ordering::SeqCst);
+        }
         self.round.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -433,6 +449,8 @@ struct Round {
     /// Futures, outputs and blocking closures alive; must be back to zero
     /// at the end.
     live: AtomicI64,
+    /// Tasks' futures alive: zero as soon as a graceful `drop(rt)` returns.
+    futures: AtomicI64,
     /// Broken invariants seen during the round (checked at its end).
     violations: Mutex<Vec<String>>,
     /// The echo server's address.
@@ -454,6 +472,7 @@ impl Round {
         Arc::new(Round {
             records: Mutex::new(Vec::new()),
             live: AtomicI64::new(0),
+            futures: AtomicI64::new(0),
             violations: Mutex::new(Vec::new()),
             echo: Mutex::new(None),
             closing: AtomicBool::new(false),
@@ -666,7 +685,7 @@ fn spawn_tracked(round: &Arc<Round>, kind: Kind, rng: Rng, depth: u32) -> Spawne
     let rec = round.new_record(kind);
     let future = Tracked {
         rec: rec.clone(),
-        _probe: Probe::new(round),
+        _probe: Probe::future(round),
         body: body(kind, rng, round.clone(), depth),
     };
     Spawned {
@@ -1031,6 +1050,14 @@ fn run_round(seed: u64, round: Arc<Round>) -> Report {
     if graceful {
         round.set_phase(format!("dropping the runtime, {procs} Ps"));
         drop(rt);
+        // Before the plain threads are joined: a future one of them was
+        // dropping (its wake got to the task first) must be gone already.
+        let futures = round.futures.load(Ordering::SeqCst);
+        if futures != 0 {
+            round.violation(format!(
+                "{futures} task futures still alive when drop(rt) returned"
+            ));
+        }
     } else {
         round.set_phase(format!("shutdown_timeout, {procs} Ps"));
         let short = Duration::from_millis(rng.below(20));
