@@ -15,7 +15,11 @@ use crate::sync::Arc;
 /// blocking pool.
 ///
 /// Dropping it (or [`shutdown_timeout`](Runtime::shutdown_timeout)) stops
-/// the Ms and drops the future of every task that is not inside a poll.
+/// the Ms and drops the future of every task: those inside a poll once the
+/// poll returns (`Drop` waits for them), and those a wake from another
+/// thread is dropping right then (`Drop` returns once they are gone).
+/// Tasks of [`spawn_local`](crate::spawn_local) are dropped by their
+/// `block_on`.
 ///
 /// # Examples
 ///

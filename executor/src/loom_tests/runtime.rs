@@ -309,6 +309,67 @@ fn shutdown_drops_every_future_once() {
     });
 }
 
+/// A wake from another thread racing shutdown: the thread whose wake gets
+/// to the task first drops its future, and that may be the waker, not the
+/// shutdown (whose own wake from the registry then finds the task scheduled
+/// already). Either way `shutdown` returns only once the future is gone
+/// (`Shared::wait_for_futures`; without that wait, loom finds the
+/// interleaving where it returns while the waker is inside the drop).
+#[test]
+fn shutdown_waits_for_a_future_another_thread_is_dropping() {
+    struct Counted(std::sync::Arc<StdAtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    /// The parked task's waker, and the waker of the model's main thread
+    /// waiting for it.
+    type Slots = Arc<Mutex<(Option<Waker>, Option<Waker>)>>;
+    check(SMALL_PREEMPTIONS, || {
+        let drops = std::sync::Arc::new(StdAtomicUsize::new(0));
+        let shared = runtime(1, 2);
+        let slots: Slots = Arc::new(Mutex::new((None, None)));
+        let task = {
+            let (c, slots) = (Counted(drops.clone()), slots.clone());
+            spawn(
+                &shared,
+                std::future::poll_fn(move |cx| {
+                    let _c = &c;
+                    let mut s = lock(&slots);
+                    s.0 = Some(cx.waker().clone());
+                    if let Some(main) = s.1.take() {
+                        main.wake();
+                    }
+                    Poll::<()>::Pending
+                }),
+            )
+        };
+        let waker = block_on(std::future::poll_fn(|cx| {
+            let mut s = lock(&slots);
+            match s.0.take() {
+                Some(w) => Poll::Ready(w),
+                None => {
+                    s.1 = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }));
+        let waking =
+            thread::spawn("waker".into(), None, move || waker.wake()).expect("loom thread");
+        shared.shutdown(None);
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "shutdown returned before the task's future was dropped"
+        );
+        waking.join().expect("the waking thread panicked");
+        drop(task);
+        drop(slots);
+        drop(shared);
+    });
+}
+
 /// A gate a task can block its M on (a blocking call inside a poll), opened
 /// by another task.
 struct Gate {
