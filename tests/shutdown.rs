@@ -181,3 +181,53 @@ fn a_p_handed_off_after_shutdown_timeout_gave_up_has_its_tasks_dropped() {
         || drops.load(Ordering::SeqCst) == 1,
     );
 }
+
+/// The local tasks of a `Handle::block_on` running on another thread are
+/// that `block_on`'s to drop, when it ends: dropping the runtime meanwhile
+/// does not wait for them (it would wait for ever, as that `block_on` here
+/// ends only after the drop).
+#[test]
+fn dropping_the_runtime_does_not_wait_for_the_local_tasks_of_a_block_on_elsewhere() {
+    let rt = gmp::Runtime::builder().max_procs(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel();
+    let (dropped_tx, dropped_rx) = std::sync::mpsc::channel::<()>();
+    let guard = Dropped(drops.clone());
+    let local_thread = std::thread::spawn(move || {
+        handle.block_on(async move {
+            let local = gmp::spawn_local(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await
+            });
+            // Lets the local task run and park.
+            gmp::yield_now().await;
+            parked_tx.send(()).unwrap();
+            // Blocks this thread (not an M) until the runtime is gone.
+            let _ = dropped_rx.recv();
+            drop(local);
+        })
+    });
+    parked_rx.recv().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(rt);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(wait::PATIENCE).is_ok(),
+        "drop(rt) waited for a local task of a block_on on another thread"
+    );
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        0,
+        "the local task is that block_on's to drop"
+    );
+    dropped_tx.send(()).unwrap();
+    local_thread.join().unwrap();
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the block_on's end drops its local task"
+    );
+}
