@@ -231,3 +231,41 @@ fn dropping_the_runtime_does_not_wait_for_the_local_tasks_of_a_block_on_elsewher
         "the block_on's end drops its local task"
     );
 }
+
+/// An M that sees the shutdown and exits on its own, before the shutdown
+/// gets to its handle, still runs its stop hook before `drop(rt)` returns:
+/// the M counts itself out only after the hook, and at shutdown leaves its
+/// handle to be joined.
+#[test]
+fn every_stop_hook_has_run_when_drop_returns() {
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let (s, t) = (started.clone(), stopped.clone());
+    let rt = gmp::Runtime::builder()
+        .max_procs(1)
+        .on_thread_start(move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_thread_stop(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            t.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let running = Arc::new(AtomicBool::new(false));
+    let flag = running.clone();
+    // Keeps the M awake, so that it sees `closing` as soon as its poll ends.
+    drop(rt.spawn(async move {
+        loop {
+            flag.store(true, Ordering::SeqCst);
+            gmp::yield_now().await;
+        }
+    }));
+    wait_for("the task to run", || running.load(Ordering::SeqCst));
+    drop(rt);
+    assert_eq!(
+        stopped.load(Ordering::SeqCst),
+        started.load(Ordering::SeqCst),
+        "drop(rt) returned before every M's stop hook had run"
+    );
+}

@@ -319,12 +319,19 @@ impl Shared {
         self.procs.iter().position(|p| p.has_work())
     }
 
-    /// An M thread is leaving its loop: forget it, and drop (detach) its
-    /// join handle unless shutdown has taken it to join.
+    /// An M thread is ending (after its stop hook): forget it, and drop
+    /// (detach) its join handle, unless shutdown has taken it to join or
+    /// will take it: an M that exits because of the shutdown is joined, so
+    /// that what its thread still runs (thread-local destructors) is over
+    /// when `drop(rt)` returns. `closing` is read under the handles' lock,
+    /// which shutdown takes after setting it.
     pub(crate) fn m_exited(&self, m: &Arc<Machine>) {
         self.nthreads.fetch_sub(1, Ordering::SeqCst);
         self.lock().all_ms.retain(|x| !Arc::ptr_eq(x, m));
         let mut threads = lock(&self.threads);
+        if self.is_closing() {
+            return;
+        }
         if let Some(pos) = threads.iter().position(|(id, _)| *id == m.id) {
             drop(threads.swap_remove(pos));
         }

@@ -140,7 +140,6 @@ pub(crate) fn run(shared: Arc<Shared>, m: Arc<Machine>, p: usize, spinning: bool
     let pool = crate::task_refs::enter_pool(&shared);
     enter_worker(&worker, || worker.run());
     drop(pool);
-    shared.m_exited(&m);
 }
 
 impl Worker {

@@ -184,7 +184,10 @@ impl Shared {
             ))
         } else {
             thread::spawn(name, self.config.stack_size, move || {
-                hooks.run(|| super::run(shared, m2, p, spinning))
+                hooks.run(|| super::run(shared.clone(), m2.clone(), p, spinning));
+                // After the stop hook: an M counted out has run its last
+                // user code.
+                shared.m_exited(&m2);
             })
         };
         match spawned {
